@@ -1,0 +1,53 @@
+# calinet: `make paper` reproduces the paper on the embedded synthetic cohort; `make test` runs the tests.
+SHELL   := bash
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+TORCH   ?= torch==2.13.0
+PROFILE ?= default
+DATA    ?= data
+export MPLBACKEND := Agg
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+.PHONY: install export data paper smoke test bench clean-nbs check-clean distclean
+
+$(STAMP): setup.py settings.ini
+	@echo "== creating $(VENV) and installing calinet (CPU torch first) =="
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e ".[dev]"
+	test -f calinet/__init__.py || { $(BIN)/nbdev_export && $(BIN)/pip install -q --no-deps -e . ; }
+	touch $@
+
+install: $(STAMP)
+
+export: $(STAMP)
+	$(BIN)/nbdev_export
+
+# The embedded default dataset: the synthetic cohort in the PTB-XL and CPSC2018 layouts (skipped when present).
+data: export
+	$(BIN)/python -m calinet.synth --profile $(PROFILE) --out $(DATA)
+
+paper: data
+	$(BIN)/python -m calinet.pipeline --profile $(PROFILE)
+
+smoke: export
+	$(BIN)/python -m calinet.pipeline --profile smoke
+
+test: export
+	$(BIN)/nbdev_test --n_workers 1 --timing
+	$(BIN)/python -m pytest -q tests
+
+bench: export
+	@for b in tests/bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean-nbs: $(STAMP)
+	$(BIN)/nbdev_clean
+
+check-clean: clean-nbs export
+	git diff --exit-code -- nbs calinet
+
+distclean:
+	rm -rf $(VENV) _proc _docs *.egg-info paper/runs paper/_smoke
