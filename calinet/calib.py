@@ -13,7 +13,7 @@ from .core import IN_IDX, DERIVED_IDX, RECON_IDX, LEADS, derive_limb
 # %% auto #0
 __all__ = ['ridge_gram', 'ridge_solve', 'ridge_fit', 'ridge_apply', 'ridge_fit_torch', 'exact_columns', 'PopulationMap',
            'fit_population', 'pcm_fit', 'fallback', 'RhoParams', 'rho_scores', 'calib_ok', 'rho_ref',
-           'rpeak_count_torch', 'rho_torch']
+           'rpeak_count_torch', 'rho_torch', 'logistic_from_percentiles', 'fit_rho_params']
 
 # %% ../nbs/07_calib.ipynb #6011191d
 def ridge_gram(x:np.ndarray, # Inputs, lead-first (..., n_in, T)
@@ -397,28 +397,90 @@ def rpeak_count_torch(x:torch.Tensor, # Single-lead signals (B, T), any device
     med = (srt[:, (T - 1) // 2] + srt[:, T // 2]) / 2                             # numpy's median
     return _count_peaks(e, _local_maxima(e), max(1, int(round(.3 * fs))), .3 * med + 1e-8)
 
-# %% ../nbs/07_calib.ipynb #7c20af0c
+# %% ../nbs/07_calib.ipynb #75049adc
+def _window_stats(xc:torch.Tensor, yc:torch.Tensor, chunk:int=2048):
+    "G (B, 4, 4), C (B, 4, 12), per-lead energy (B, 12) of calibration windows, float64, non-finite windows zeroed."
+    G, C, E = [], [], []
+    for s in range(0, xc.shape[0], chunk):
+        x, y = xc[s:s + chunk].to(torch.float64), yc[s:s + chunk].to(torch.float64)
+        fin = torch.isfinite(x.sum((-2, -1))) & torch.isfinite(y.sum((-2, -1)))
+        x, y = torch.where(fin[:, None, None], x, 0.), torch.where(fin[:, None, None], y, 0.)
+        xa = torch.cat([x, torch.ones_like(x[:, :1])], 1)
+        G.append(xa @ xa.transpose(-1, -2)); C.append(xa @ y.transpose(-1, -2)); E.append((y * y).sum(-1))
+    return torch.cat(G), torch.cat(C), torch.cat(E)
+
+def _lead_sse(G, C, E, W, b):
+    "Per-lead residual sum of squares (B, 12) of the map (W, b) from the window statistics."
+    th = torch.cat([W, b[..., None, :]], -2).to(torch.float64)                  # (B, 4, 12)
+    return (E - 2 * (th * C).sum(-2) + (th * (G @ th)).sum(-2)).clamp(min=0)
+
+def _kappa(G):
+    "cond₂(XcᵀXc + 1e-8·I) from the augmented Gram; non-finite or <= 1 -> 1."
+    ev = torch.linalg.eigvalsh(G[:, :3, :3] + 1e-8 * torch.eye(3, dtype=G.dtype, device=G.device)).abs()
+    k = ev.amax(-1) / ev.amin(-1)
+    return torch.where(torch.isfinite(k) & (k > 1), k, torch.ones_like(k))
+
+# %% ../nbs/07_calib.ipynb #f3b724bf
+def _as_params(params, cls):
+    if params is None: return cls()
+    if isinstance(params, dict): return cls.from_dict(params) if hasattr(cls, 'from_dict') else cls(**params)
+    if not isinstance(params, cls): raise TypeError(f"expected {cls.__name__} or its dict, got {type(params).__name__}")
+    return params
+
 def rho_torch(xc:torch.Tensor,  # Calibration inputs (B, 3, Lc), normalised, any device
               yc:torch.Tensor,  # Calibration 12 leads (B, 12, Lc)
               W:torch.Tensor,   # PCM maps (B, 3, 12)
               b:torch.Tensor,   # (B, 12)
               fs:float,         # Sampling rate (Hz); required
-              p:RhoParams=RhoParams(),
+              params:RhoParams=None, # ρ parameters (default: the reference's fitted values)
               flat_tol:float=1e-3,
-             )->dict:           # kappa, nrmse, n_peaks, valid, ok, s_cond, s_fit, s_beat, rho; each (B,), float64
+              parts:bool=False, # Return a dict of every measurement and sub-score instead of ρ alone
+             ):                 # ρ (B,) float64, or a dict: kappa, nrmse, n_peaks, valid, ok, s_cond, s_fit, s_beat, rho
     "Reference ρ for a batch of calibration windows, in torch on the batch's device."
-    f = torch.float64
+    p = _as_params(params, RhoParams); f = torch.float64
     ok = calib_ok(xc, yc, flat_tol)
-    x = torch.where(ok[:, None, None], xc.to(f), 0.); y = torch.where(ok[:, None, None], yc.to(f), 0.)
+    G, C, E = _window_stats(xc, yc)
+    k = _kappa(G)
     Wf, bf = torch.where(ok[:, None, None], W.to(f), 0.), torch.where(ok[:, None], b.to(f), 0.)
-    ev = torch.linalg.eigvalsh(x @ x.transpose(-1, -2) + 1e-8 * torch.eye(3, dtype=f, device=x.device)).abs()
-    k = ev.amax(-1) / ev.amin(-1)
-    k = torch.where(torch.isfinite(k) & (k > 1), k, torch.ones_like(k))
-    ny = y.flatten(1).norm(dim=1)
-    nr = torch.where(ny < 1e-8, torch.inf, (y - ridge_apply(x, Wf, bf)).flatten(1).norm(dim=1) / ny.clamp(min=1e-300))
-    n = rpeak_count_torch(x[:, 1], fs)
-    exp = max(1., x.shape[-1] / fs * p.expected_hr_bpm / 60)
+    ny = E.sum(-1).sqrt()
+    nr = torch.where(ny < 1e-8, torch.inf, _lead_sse(G, C, E, Wf, bf).sum(-1).sqrt() / ny.clamp(min=1e-300))
+    n = rpeak_count_torch(torch.where(ok[:, None], xc[:, 1].to(f), 0.), fs)
+    exp = max(1., xc.shape[-1] / fs * p.expected_hr_bpm / 60)
     valid = torch.where(n < 2, 0., (n.to(f) / exp).clamp(max=1.))
-    sc = rho_scores(k, nr, valid, p)
-    sc = {kk: torch.where(ok, v, 0.) for kk, v in sc.items()}
-    return dict(kappa=k, nrmse=nr, n_peaks=n, valid=valid, ok=ok, **sc)
+    sc = {kk: torch.where(ok, v, 0.) for kk, v in rho_scores(k, nr, valid, p).items()}
+    return dict(kappa=k, nrmse=nr, n_peaks=n, valid=valid, ok=ok, **sc) if parts else sc['rho']
+
+# %% ../nbs/07_calib.ipynb #3d3ea835
+def _logit(p): p = min(max(p, 1e-6), 1 - 1e-6); return math.log(p / (1 - p))
+
+def logistic_from_percentiles(p50:float, p95:float,   # Median and 95th percentile of the clean statistic
+                              center:float, scale:float, # Defaults kept when the spread is too small
+                              targets=(.95, .70),     # Sub-score wanted at p50 and p95
+                              min_spread:float=.03,   # Fit only if p95 − p50 exceeds this
+                             )->tuple[float, float, bool]: # (center, scale, fitted)
+    "Logistic centre and scale putting the sub-score at `targets` at (p50, p95), with the reference's spread guard."
+    D = _logit(targets[0]) - _logit(targets[1])
+    if p95 - p50 > min_spread and abs(D) > 1e-6:
+        sc = max((p95 - p50) / D, 1e-4); return p50 + sc * _logit(targets[0]), sc, True
+    return center, scale, False
+
+# %% ../nbs/07_calib.ipynb #11db590b
+def fit_rho_params(nrmse:np.ndarray,       # nrmse_c of clean training calibrations (n,)
+                   kappa:np.ndarray,       # Condition numbers of the same windows (n,)
+                   base:RhoParams=None,    # Defaults and weights (default: the reference's pre-fit defaults)
+                   targets=(.95, .70),
+                   fit_spread:float=.03,   # Spread guard for nrmse_c
+                   cond_spread:float=.5,   # Spread guard for log10 κ (decades)
+                  )->tuple[RhoParams, dict]: # (fitted parameters, a report of percentiles, counts and what was fitted)
+    "Fit ρ's logistic centres and scales on clean calibration statistics (reference procedure)."
+    base = base or RhoParams.prefit()
+    nr, k = np.asarray(nrmse, np.float64), np.asarray(kappa, np.float64)
+    use = np.isfinite(nr) & np.isfinite(k)
+    if use.sum() < 2: raise ValueError(f"fit_rho_params: need at least 2 finite calibrations, got {int(use.sum())}")
+    lk = np.log10(np.clip(k[use], 1, None))
+    n50, n95 = np.percentile(nr[use], [50, 95]); k50, k95 = np.percentile(lk, [50, 95])
+    fc, fsc, ff = logistic_from_percentiles(n50, n95, base.fit_center, base.fit_scale, targets, fit_spread)
+    cc, csc, cf = logistic_from_percentiles(k50, k95, base.cond_center, base.cond_scale, targets, cond_spread)
+    rep = dict(n=int(use.sum()), n_excluded=int((~use).sum()), nrmse_p50=n50, nrmse_p95=n95, log10_kappa_p50=k50, log10_kappa_p95=k95,
+               fit_fitted=ff, cond_fitted=cf)
+    return replace(base, fit_center=fc, fit_scale=fsc, cond_center=cc, cond_scale=csc), rep
