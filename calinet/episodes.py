@@ -80,28 +80,21 @@ def train_index(cache,               # Prepared cache
     c0 = np.floor(rng.random(len(rows)) * (room + 1)).astype(np.int64)
     return EpisodeIndex(rows, np.zeros(len(rows), np.int64), c0, c0 + Lc + gap, Lc, Lt, dropped)
 
-# %% ../nbs/04_episodes.ipynb #77507ab0
+# %% ../nbs/04_episodes.ipynb #c9e86067
 def _windows(sig, L):
     "Strided view (N − L + 1, L, 12) of every L-sample window of a time-major (N, 12) array."
     N, C = sig.shape
     if N < L: return np.zeros((0, L, C), sig.dtype)
     return as_strided(sig, shape=(N - L + 1, L, C), strides=(sig.strides[0], sig.strides[0], sig.strides[1]), writeable=False)
 
-_SEL = {}
-def _selector(in_idx, C=12):
-    k = tuple(in_idx)
-    if k not in _SEL:
-        s = np.zeros((C, len(k)), np.float32); s[list(k), np.arange(len(k))] = 1; _SEL[k] = s
-    return _SEL[k]
-
-# %% ../nbs/04_episodes.ipynb #5cf237f2
+# %% ../nbs/04_episodes.ipynb #2403291f
 def _block(cache, a, L, norm, in_idx, contiguous):
     "Windows starting at absolute samples `a`: (y (n, 12, L), x (n, k, L)) views, normalised if `norm`."
     y = _windows(cache.signals, L)[a]                             # (n, L, 12) copy, float32
     if norm is not None:
         f = y.reshape(len(a), -1)
         f -= np.tile(norm.mu.astype(np.float32), L); f *= np.tile((1 / (norm.sd + norm.eps)).astype(np.float32), L)
-    x = (y.reshape(-1, y.shape[-1]) @ _selector(in_idx, y.shape[-1])).reshape(len(a), L, -1)
+    x = np.take(y, in_idx, axis=2)                                # (n, L, k) copy
     y, x = y.transpose(0, 2, 1), x.transpose(0, 2, 1)
     return (np.ascontiguousarray(y), np.ascontiguousarray(x)) if contiguous else (y, x)
 
