@@ -11,9 +11,10 @@ import torch
 from .core import IN_IDX, DERIVED_IDX, RECON_IDX, LEADS, derive_limb
 
 # %% auto #0
-__all__ = ['ridge_gram', 'ridge_solve', 'ridge_fit', 'ridge_apply', 'ridge_fit_torch', 'exact_columns', 'PopulationMap',
-           'fit_population', 'pcm_fit', 'fallback', 'RhoParams', 'rho_scores', 'calib_ok', 'rho_ref',
-           'rpeak_count_torch', 'rho_torch', 'logistic_from_percentiles', 'fit_rho_params']
+__all__ = ['RHO_PLUS_FEATURES', 'ridge_gram', 'ridge_solve', 'ridge_fit', 'ridge_apply', 'ridge_fit_torch', 'exact_columns',
+           'PopulationMap', 'fit_population', 'pcm_fit', 'fallback', 'RhoParams', 'rho_scores', 'calib_ok', 'rho_ref',
+           'rpeak_count_torch', 'rho_torch', 'logistic_from_percentiles', 'fit_rho_params', 'RhoPlusParams',
+           'rho_plus_features_torch', 'rho_plus_torch', 'rho_plus_ref', 'optimal_rho', 'fit_rho_plus']
 
 # %% ../nbs/07_calib.ipynb #6011191d
 def ridge_gram(x:np.ndarray, # Inputs, lead-first (..., n_in, T)
@@ -484,3 +485,114 @@ def fit_rho_params(nrmse:np.ndarray,       # nrmse_c of clean training calibrati
     rep = dict(n=int(use.sum()), n_excluded=int((~use).sum()), nrmse_p50=n50, nrmse_p95=n95, log10_kappa_p50=k50, log10_kappa_p95=k95,
                fit_fitted=ff, cond_fitted=cf)
     return replace(base, fit_center=fc, fit_scale=fsc, cond_center=cc, cond_scale=csc), rep
+
+# %% ../nbs/07_calib.ipynb #cfe38a08
+RHO_PLUS_FEATURES = ('log_nrmse_recon', 'log_gain_err', 'log_kappa', 'amp_dev', 'log_wdev')
+
+@dataclass(frozen=True)
+class RhoPlusParams:
+    "ρ⁺ = σ(intercept + Σ coef·(f − mean)/scale) over `RHO_PLUS_FEATURES`."
+    mean: tuple = (math.log10(.5), math.log10(.1), 0., 0., 0.)
+    scale: tuple = (.1, .15, 1., 1., 1.)
+    coef: tuple = (-1., -1., 0., 0., 0.)
+    intercept: float = 0.
+    fitted: bool = False          # False: the hand-set default rule
+    def to_dict(self)->dict: return asdict(self)
+    @classmethod
+    def from_dict(cls, d:dict)->RhoPlusParams:
+        "Inverse of `to_dict` (lists become tuples)."
+        return cls(**{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in d.items()})
+
+# %% ../nbs/07_calib.ipynb #dca22a0c
+def rho_plus_features_torch(xc, yc,          # Calibration windows (B, 3, Lc), (B, 12, Lc), normalised
+                            W, b,            # PCM maps (B, 3, 12), (B, 12)
+                            w_pop, b_pop,    # Population map (3, 12), (12,)
+                            stats=None,      # Precomputed `_window_stats(xc, yc)`
+                           )->torch.Tensor:  # (B, 5) float64, see RHO_PLUS_FEATURES
+    "The five ρ⁺ features for a batch, from one pass over the windows."
+    f = torch.float64; dev = xc.device
+    G, C, E = _window_stats(xc, yc) if stats is None else stats
+    W, b = torch.nan_to_num(W.to(f)), torch.nan_to_num(b.to(f))
+    Wg, bg = torch.as_tensor(w_pop, device=dev).to(f), torch.as_tensor(b_pop, device=dev).to(f)
+    R = list(RECON_IDX); tiny = 1e-12
+    nr = (_lead_sse(G, C, E, W, b)[:, R].sum(-1) / E[:, R].sum(-1).clamp(min=tiny)).sqrt()
+    gi = (yc[:, IN_IDX].to(f) - xc.to(f)).flatten(1).norm(dim=1)                   # direct: it is 0 for consistent windows
+    ge = gi / torch.stack([G[:, k, k] for k in range(3)], -1).sum(-1).clamp(min=tiny).sqrt()
+    thg = torch.cat([Wg, bg[None]], 0).expand(G.shape[0], 4, 12)
+    egl = (thg * (G @ thg)).sum(-2)
+    amp = (torch.log(E[:, R].clamp(min=tiny)) - torch.log(egl[:, R].clamp(min=tiny))).abs().amax(-1) / 2
+    wd = (W - Wg)[:, :, R].flatten(1).norm(dim=1)
+    l = lambda v: torch.log10(v + 1e-3)
+    return torch.stack([l(nr), l(ge), torch.log10(_kappa(G)), amp, l(wd)], -1)
+
+def rho_plus_torch(xc, yc, W, b,           # Calibration windows and PCM maps, as `rho_torch`
+                   fs:float=None,          # Unused (ρ⁺ has no beat term); accepted for a common signature
+                   params:RhoPlusParams=None, # Fitted parameters (default: the hand-set rule)
+                   w_pop=None, b_pop=None, # Population map (3, 12), (12,); required
+                   flat_tol:float=1e-3,
+                   parts:bool=False,       # Return dict(features, ok, rho) instead of ρ⁺ alone
+                  ):                       # ρ⁺ (B,) float64
+    "ρ⁺ for a batch of calibration windows, in torch on the batch's device."
+    if w_pop is None or b_pop is None: raise ValueError("rho_plus_torch: the population map (w_pop, b_pop) is required")
+    p = _as_params(params, RhoPlusParams)
+    ok = calib_ok(xc, yc, flat_tol)
+    F = rho_plus_features_torch(xc, yc, W, b, w_pop, b_pop)
+    t = lambda v: torch.tensor(v, dtype=torch.float64, device=F.device)
+    z = p.intercept + ((F - t(p.mean)) / t(p.scale) * t(p.coef)).sum(-1)
+    r = torch.where(ok & torch.isfinite(z), _sig(z), 0.)
+    return dict(features=F, ok=ok, rho=r) if parts else r
+
+# %% ../nbs/07_calib.ipynb #700f9669
+def rho_plus_ref(xc, yc, W, b,             # One window (3, Lc), (12, Lc) and its PCM map (3, 12), (12,)
+                 w_pop, b_pop,             # Population map
+                 params:RhoPlusParams=None,
+                 flat_tol:float=1e-3,
+                )->dict:                   # features (5,), ok, rho
+    "ρ⁺ of one calibration window, numpy, computed directly."
+    p = _as_params(params, RhoPlusParams)
+    xc, yc = np.asarray(xc, np.float64), np.asarray(yc, np.float64)
+    ok = bool(calib_ok(xc, yc, flat_tol))
+    if not ok: return dict(features=np.full(5, np.nan), ok=False, rho=0.)
+    R = list(RECON_IDX); l = lambda v: np.log10(v + 1e-3)
+    nr = np.linalg.norm((yc - ridge_apply(xc, W, b))[R]) / np.linalg.norm(yc[R])
+    ge = np.linalg.norm(yc[IN_IDX] - xc) / np.linalg.norm(xc)
+    k = np.linalg.cond(xc @ xc.T + 1e-8 * np.eye(3)); k = 1. if not np.isfinite(k) or k <= 1 else k
+    gl = ridge_apply(xc, w_pop, b_pop)[R]
+    amp = np.abs(np.log(np.linalg.norm(yc[R], axis=-1) / np.linalg.norm(gl, axis=-1))).max()
+    F = np.array([l(nr), l(ge), np.log10(k), amp, l(np.linalg.norm((np.asarray(W) - w_pop)[:, R]))])
+    z = p.intercept + ((F - np.array(p.mean)) / np.array(p.scale) * np.array(p.coef)).sum()
+    return dict(features=F, ok=True, rho=float(_sig(z)))
+
+# %% ../nbs/07_calib.ipynb #3ae19853
+def optimal_rho(y, y_pcm, y_gl,   # True target window, PCM and GL predictions (B, 12, T)
+                leads=RECON_IDX,  # Leads the error is measured on
+               ):                 # (ρ* (B,), weight a (B,)), numpy float64
+    "Per-episode blend weight minimising the fallback's squared error, and the error's curvature."
+    y, p, g = (np.asarray(a, np.float64)[:, list(leads)] for a in (y, y_pcm, y_gl))
+    d = (p - g).reshape(len(y), -1); a = (d * d).sum(-1)
+    num = ((y - g).reshape(len(y), -1) * d).sum(-1)
+    return np.clip(np.where(a > 0, num / np.maximum(a, 1e-300), 1.), 0, 1), a
+
+# %% ../nbs/07_calib.ipynb #1e4c68c0
+def fit_rho_plus(features:np.ndarray,  # (n, 5) ρ⁺ features of training calibrations (see `rho_plus_features_torch`)
+                 rho_star:np.ndarray,  # (n,) optimal blend weights (`optimal_rho`)
+                 weight:np.ndarray,    # (n,) curvatures a (`optimal_rho`)
+                 l2:float=1e-3,        # Ridge penalty on the standardised coefficients
+                 iters:int=200,
+                )->RhoPlusParams:
+    "Fit ρ⁺'s logistic to minimise the weighted squared distance to ρ*, i.e. the fallback's downstream error."
+    F, r, w = (np.asarray(a, np.float64) for a in (features, rho_star, weight))
+    use = np.isfinite(F).all(1) & np.isfinite(r) & np.isfinite(w)
+    if use.sum() < 10: raise ValueError(f"fit_rho_plus: need at least 10 usable episodes, got {int(use.sum())}")
+    F, r, w = F[use], r[use], w[use] / w[use].mean()
+    m, s = F.mean(0), F.std(0); s = np.where(s > 1e-9, s, 1.)
+    Z, R, Wt = (torch.tensor(a) for a in ((F - m) / s, r, w))
+    th = torch.zeros(F.shape[1] + 1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([th], max_iter=iters, line_search_fn='strong_wolfe')
+    def loss():
+        opt.zero_grad()
+        l = (Wt * (torch.sigmoid(th[0] + Z @ th[1:]) - R) ** 2).mean() + l2 * (th[1:] ** 2).sum()
+        l.backward(); return l
+    opt.step(loss)
+    c = th.detach().numpy()
+    return RhoPlusParams(tuple(m.tolist()), tuple(s.tolist()), tuple(c[1:].tolist()), float(c[0]), True)
