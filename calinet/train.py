@@ -19,7 +19,8 @@ from .model import MODELS, GL, PCM, build_model, predict_12
 
 # %% auto #0
 __all__ = ['HEADLINE', 'CKPT_FORMAT', 'CURVE_COLS', 'TrainConfig', 'resident', 'sample_episodes', 'recon_loss', 'Validator',
-           'make_checkpoint', 'save_checkpoint', 'load_checkpoint', 'ddp_setup', 'fit']
+           'make_checkpoint', 'save_checkpoint', 'load_checkpoint', 'ddp_setup', 'fit', 'load_tau', 'RunData',
+           'prepare_data', 'run_name', 'train_run', 'main']
 
 # %% ../nbs/11_train.ipynb #03682ba3
 @dataclass
@@ -53,7 +54,7 @@ class TrainConfig:
         self.gaps_s = tuple(float(g) for g in self.gaps_s)
         if self.bs < 1 or self.micro_bs < 0 or self.epochs < 0: raise ValueError("TrainConfig: bs >= 1, micro_bs >= 0, epochs >= 0")
 
-# %% ../nbs/11_train.ipynb #2e54d563
+# %% ../nbs/11_train.ipynb #5f9443d1
 def resident(records,              # Iterable of (12, T) arrays in data units, or a (N, 12, T) array
              norm,                 # Training-fold normaliser (`transform`)
              device='cpu',
@@ -67,13 +68,14 @@ def resident(records,              # Iterable of (12, T) arrays in data units, o
         if r.shape[1] < min_len: n_out += 1; continue
         keep.append(r)
     if not keep: raise ValueError(f"resident: no record is at least {min_len} samples long ({n_out} excluded)")
+    # records shorter than min_len cannot hold the shortest episode; they are counted in n_excluded
     T = max(r.shape[1] for r in keep)
     sig = torch.zeros(len(keep), len(LEADS), T, dtype=torch.float32, device=device)
     for i, r in enumerate(keep): sig[i, :, :r.shape[1]] = torch.from_numpy(np.ascontiguousarray(norm.transform(r.astype(np.float32))))
     lens = torch.tensor([r.shape[1] for r in keep], dtype=torch.long, device=device)
     return sig, lens, n_out
 
-# %% ../nbs/11_train.ipynb #bf04f85c
+# %% ../nbs/11_train.ipynb #97f0ab8f
 def sample_episodes(sig:torch.Tensor,   # Resident records (N, 12, T)
                     lens:torch.Tensor,  # Record lengths (N,)
                     n:int,              # Episodes to draw
@@ -85,7 +87,8 @@ def sample_episodes(sig:torch.Tensor,   # Resident records (N, 12, T)
     dev = sig.device
     rec = torch.randint(0, sig.shape[0], (n,), generator=gen, device=dev)
     L = lens[rec]
-    gap = torch.minimum(gaps[torch.randint(0, len(gaps), (n,), generator=gen, device=dev)], L - lc - lt)
+    fits = L[:, None] >= lc + gaps[None] + lt                                  # gaps that fit in each record
+    gap = gaps[(torch.rand(n, len(gaps), generator=gen, device=dev) * fits).argmax(1)]
     start = (torch.rand(n, generator=gen, device=dev) * (L - lc - lt - gap + 1)).long()
     ch = torch.arange(sig.shape[1], device=dev)[None, :, None]
     tc = start[:, None] + torch.arange(lc, device=dev)
@@ -310,3 +313,140 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
     if world > 1: dist.barrier()
     return dict(best_score=best, best_epoch=best_epoch, epochs_run=int(rows[-1]['epoch']) if rows else epoch,
                 stopped_early=bool(bad >= cfg.patience), curve=pd.DataFrame(rows, columns=list(CURVE_COLS)))
+
+# %% ../nbs/11_train.ipynb #c5081515
+def load_tau(path)->dict:
+    "τ_n, τ_m from the numbers file of the τ-anchoring notebook (`save_numbers` JSON)."
+    p = Path(path)
+    if not p.exists(): raise FileNotFoundError(f"{p}: τ file not found (run the tau_anchor notebook first, or pass tau_file='' to anchor τ on PCM here)")
+    d = json.loads(p.read_text()); v = d.get('values', d)
+    if not {'tau_n', 'tau_m'} <= set(v): raise ValueError(f"{p}: expected keys tau_n and tau_m, found {sorted(v)}")
+    return dict(tau_n=float(v['tau_n']), tau_m=float(v['tau_m']))
+
+class RunData:
+    "Everything a training run needs, prepared once: cache, normaliser, population map, device-resident training set, evaluation episodes."
+    def __init__(self, **kw): self.__dict__.update(kw)
+    def __repr__(self): return f"RunData({self.cache!r}, train {tuple(self.train[0].shape)} on {self.train[0].device}, valid {len(self.valid['rows'])}, test {len(self.test['rows'])}, {self.n_excluded} too short)"
+
+def prepare_data(data_dir:str,        # Dataset folder; '' = the data layer's smoke cohort
+                 cache_dir:str,       # Cache folder
+                 device='cpu',
+                 fs:float=500,
+                 smoke_records:int=60, # Records of the smoke cohort (data_dir='')
+                 seed:int=0,          # Seed of the smoke cohort
+                 norm_file:str='',    # Normaliser file; '' = fit on the training folds here
+                 pop_file:str='',     # Population map JSON; '' = fit on the training folds here
+                 max_val:int=0,       # Use only the first N validation/test records (0 = all)
+                 calib_s:float=2., target_s:float=2., gaps_s=(0., 1., 2., 5.),
+                )->RunData:
+    "Open the data, fit or load normaliser and population map, build the device training set and eval episodes."
+    from calinet.data import open_dataset
+    from calinet.signal import Normaliser
+    from calinet import calib, episodes
+    cache = open_dataset(data_dir, cache_dir, fs=fs, smoke_records=smoke_records, seed=seed)
+    if cache.fs != fs: raise ValueError(f"{cache.path}: cache is at {cache.fs} Hz, the run asks for {fs} Hz")
+    norm = Normaliser.load(norm_file) if norm_file else Normaliser.fit(cache, split='train')
+    if pop_file: pop = calib.PopulationMap.from_dict(json.loads(Path(pop_file).read_text()))
+    else: pop = calib.fit_population(cache, norm=norm)
+    rows = cache.rows('train')
+    need = round(calib_s*fs) + round(min(gaps_s)*fs) + round(target_s*fs)
+    sig, lens, n_out = resident((cache.record(i) for i in rows), norm, device, min_len=need)
+    ev = {}
+    for split in ('valid', 'test'):
+        r = cache.rows(split); r = r[:max_val] if max_val else r
+        e = episodes.eval_episodes(cache, r, norm=norm, calib_s=calib_s, target_s=target_s, contiguous=True)
+        e['rows'] = e['row']; e['record_id'] = cache.meta.record_id.values[e['row']]
+        ev[split] = e
+    return RunData(cache=cache, norm=norm, pop=pop, train=(sig, lens), n_excluded=n_out, valid=ev['valid'], test=ev['test'], fs=float(fs))
+
+# %% ../nbs/11_train.ipynb #d7d62314
+def _pop_dict(pop): return pop.to_dict() if hasattr(pop, 'to_dict') else dict(pop)
+
+def run_name(model:str, seed:int, rho:str='ref', cond:str='ref')->str:
+    "Run folder name: model, variant (when not the reference's) and seed."
+    v = ('' if model != 'calinet_e' or rho == 'ref' else f'_rho-{rho}') + ('' if model != 'calinet_e' or cond == 'ref' else f'_cond-{cond}')
+    return f'{model}{v}_seed{seed}'
+
+def train_run(data:RunData, cfg:TrainConfig,
+              run_dir,              # Run folder (created)
+              rho:str='ref',        # CaLiNet-E / PCM ρ: 'ref', 'plus' or 'one'
+              cond:str='ref',       # CaLiNet-E conditioning: 'ref' or 'split'
+              rho_params=None,      # Fitted ρ parameters (None = calib defaults, the reference's values)
+              tau:dict=None,        # τ for val_score; None = anchor on PCM over the validation episodes here
+              meta:dict=None,       # Extra provenance (profile, data fingerprint, ...)
+              resume:bool=True, rank:int=0, world:int=1, progress:bool=True, log=print,
+             )->dict:               # Summary (also written to run_dir/summary.json)
+    "Train (or, for GL/PCM, just evaluate) one model; score its best checkpoint on validation and test."
+    from calinet import metrics
+    run, dev = Path(run_dir), data.train[0].device
+    W, b = (torch.tensor(np.asarray(data.pop.W), dtype=torch.float32), torch.tensor(np.asarray(data.pop.b), dtype=torch.float32))
+    args = dict(rho=rho) if cfg.model == 'pcm' else dict(rho=rho, cond=cond) if cfg.model == 'calinet_e' else {}
+    if cfg.model == 'pcm' and rho == 'ref' and 'rho' not in (meta or {}): args['rho'] = 'one'   # plain PCM unless asked
+    pcm = build_model('pcm', W, b, fs=data.fs, rho_params=rho_params).to(dev)
+    if tau is None:
+        _, d = Validator(data.valid, data.norm, data.fs, dict(tau_n=1., tau_m=1.), dev, cfg.eval_bs)(pcm, per_episode=True)
+        tau = metrics.tau_anchor(d.nrmse_recon.values, d.morph.values)
+    V = Validator(data.valid, data.norm, data.fs, tau, dev, cfg.eval_bs, cfg.amp) if rank == 0 else None
+    torch.manual_seed(cfg.seed)
+    m = build_model(cfg.model, W, b, fs=data.fs, rho_params=rho_params, **args).to(dev)
+    meta = dict(meta or {}, seed=cfg.seed, tau=tau)
+    t0 = time.time(); gate = {}
+    if rank == 0 and cfg.model in ('unet_anchor', 'calinet_e'):
+        ref = V(build_model('gl', W, b).to(dev) if cfg.model == 'unet_anchor' else pcm)['val_score']; s0 = V(m)['val_score']
+        lo, hi = (ref - 0.01, ref + 0.01) if cfg.model == 'unet_anchor' or args.get('rho') == 'one' else (ref - 0.05, ref + 0.01)
+        gate = dict(reference=('GL' if cfg.model == 'unet_anchor' else 'PCM'), reference_score=ref, epoch0_score=s0, lo=lo, hi=hi, ok=bool(lo <= s0 <= hi))
+        log(f"epoch-0 check (method.md §3.2): untrained {cfg.model} {s0:.4f} vs {gate['reference']} {ref:.4f}, allowed [{lo:.4f}, {hi:.4f}]: {'ok' if gate['ok'] else 'OUTSIDE'}")
+    if any(p.requires_grad for p in m.parameters()):
+        res = fit(m, cfg, data.train, V, run, data.norm, _pop_dict(data.pop), data.fs, rho_params, meta, resume, rank, world, progress, log)
+    else:
+        res = dict(best_score=None, best_epoch=0, epochs_run=0, stopped_early=False, curve=None)
+        if rank == 0:
+            run.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(make_checkpoint(m, cfg.model, data.norm, _pop_dict(data.pop), data.fs, rho_params, epoch=0, config=asdict(cfg), **_plain(meta)), run/'best.pt')
+    if rank != 0: return {}
+    train_s = time.time() - t0
+    best, _ = load_checkpoint(run/'best.pt', dev, norm=data.norm, fs=data.fs, leads=LEADS)
+    out = {}
+    for split, ep in (('valid', data.valid), ('test', data.test)):
+        r, d = Validator(ep, data.norm, data.fs, tau, dev, cfg.eval_bs, cfg.amp)(best, per_episode=True)
+        d.insert(0, 'record_id', ep['record_id']); d.insert(1, 'row', ep['rows'])
+        from calinet.paper import atomic_write
+        atomic_write(run/f'metrics_{split}.csv', d.to_csv(index=False)); out[split] = r
+    curve = res.pop('curve')
+    summ = dict(_plain(meta)); summ.update(model=cfg.model, model_args=_plain(getattr(m, 'model_args', {})), config=_plain(asdict(cfg)), tau=tau, gate=gate,
+                train_s=train_s, n_train_records=int(data.train[0].shape[0]), n_excluded_short=int(data.n_excluded),
+                episodes_per_s=float(curve.episodes_per_s.iloc[1:].mean()) if curve is not None and len(curve) > 1 else None,
+                **{k: v for k, v in res.items()}, valid=out['valid'], test=out['test'])
+    from calinet.paper import atomic_write
+    atomic_write(run/'summary.json', json.dumps(_plain(summ), indent=1, default=str))
+    return summ
+
+# %% ../nbs/11_train.ipynb #9e55a32a
+def main(argv=None):
+    "CLI: train one model into a run folder (works under torchrun)."
+    import argparse
+    ap = argparse.ArgumentParser(description='Train one calinet model into a run folder (DDP under torchrun).')
+    ap.add_argument('--model', default='calinet_e', choices=list(MODELS))
+    ap.add_argument('--data-dir', default='', help="dataset folder; '' = the smoke cohort")
+    ap.add_argument('--cache-dir', required=True); ap.add_argument('--run-dir', required=True)
+    ap.add_argument('--smoke-records', type=int, default=60); ap.add_argument('--max-val', type=int, default=0)
+    ap.add_argument('--epochs', type=int, default=50); ap.add_argument('--episodes', type=int, default=0)
+    ap.add_argument('--bs', type=int, default=32); ap.add_argument('--micro-bs', type=int, default=0)
+    ap.add_argument('--seed', type=int, default=0); ap.add_argument('--device', default='auto')
+    ap.add_argument('--rho', default='ref'); ap.add_argument('--cond', default='ref')
+    ap.add_argument('--tau-file', default=''); ap.add_argument('--amp', action='store_true'); ap.add_argument('--compile', action='store_true')
+    ap.add_argument('--no-progress', action='store_true')
+    a = ap.parse_args(argv)
+    rank, world, dev = ddp_setup(a.device)
+    if rank == 0: prepare_data(a.data_dir, a.cache_dir, 'cpu', smoke_records=a.smoke_records, max_val=1)  # build the cache once
+    if world > 1: dist.barrier()
+    data = prepare_data(a.data_dir, a.cache_dir, dev, smoke_records=a.smoke_records, max_val=a.max_val)
+    cfg = TrainConfig(a.model, epochs=a.epochs, episodes_per_epoch=a.episodes, bs=a.bs, micro_bs=a.micro_bs, seed=a.seed, amp=a.amp, compile=a.compile)
+    s = train_run(data, cfg, a.run_dir, a.rho, a.cond, tau=load_tau(a.tau_file) if a.tau_file else None,
+                  rank=rank, world=world, progress=not a.no_progress, log=print if rank == 0 else (lambda *x: None))
+    if rank == 0: print(json.dumps(dict(run=str(a.run_dir), world=world, best_epoch=s['best_epoch'], valid=s['valid'], test=s['test'])))
+    if dist.is_initialized(): dist.destroy_process_group()
+
+# %% ../nbs/11_train.ipynb #897a9757
+import sys
+if __name__ == '__main__' and not hasattr(sys, 'ps1') and 'ipykernel' not in sys.modules: main()
