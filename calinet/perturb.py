@@ -10,7 +10,7 @@ from .core import IN_IDX, RECON_IDX, PRECORDIAL_LEADS, lead_idx
 # %% auto #0
 __all__ = ['CATALOGUE', 'FAMILIES', 'gaussian_noise', 'baseline_drift', 'electrode_scale', 'inject_pvc', 'lead_reversal',
            'detached_electrode', 'settings', 'setting_rng', 'perturb_calibration', 'rho_plus_training_set',
-           'template_replay']
+           'fit_scores', 'template_replay']
 
 # %% ../nbs/09_perturb.ipynb #dcd3f4dc
 def gaussian_noise(y:np.ndarray,  # Windows (B, L, T), normalised
@@ -173,7 +173,24 @@ def rho_plus_training_set(ep:dict,       # Training episodes (`calinet.episodes`
             fam[i], lev[i] = f, l
     return dict(features=F, rho_star=rs, weight=wt, family=fam, level=lev)
 
-# %% ../nbs/09_perturb.ipynb #b3223f14
+# %% ../nbs/09_perturb.ipynb #e1a0cb44
+def fit_scores(ep:dict,        # Training episodes: x_calib, y_calib, x_test, y_test, normalised
+               pop,            # Population map
+               fs:float,       # Sampling rate (Hz)
+               sd:np.ndarray,  # Normaliser σ (12,) (+ε)
+               seed:int=0,
+               lam_w:float=1., lam_b:float=.1,
+              )->dict:         # rho (RhoParams), rho_report (dict), rho_plus (RhoPlusParams), rho_plus_n (int)
+    "Fit ρ (reference percentile rule) and ρ⁺ (against downstream error) on training episodes."
+    import torch
+    from calinet.calib import ridge_fit, rho_torch, fit_rho_params, fit_rho_plus
+    W, b = ridge_fit(ep['x_calib'], ep['y_calib'], lam_w, lam_b, pop.W, pop.b)
+    g = rho_torch(torch.as_tensor(ep['x_calib']), torch.as_tensor(ep['y_calib']), torch.tensor(W), torch.tensor(b), fs, parts=True)
+    rp, rep = fit_rho_params(g['nrmse'].numpy(), g['kappa'].numpy())
+    ts = rho_plus_training_set(ep, pop, fs, sd, seed, lam_w, lam_b)
+    return dict(rho=rp, rho_report=rep, rho_plus=fit_rho_plus(ts['features'], ts['rho_star'], ts['weight']), rho_plus_n=len(ts['rho_star']))
+
+# %% ../nbs/09_perturb.ipynb #62cb4f77
 def _tr_weights(fs):
     "Overlap-add weight (pre + post samples): 1 in the middle, Hann halves over 200 ms at both ends."
     pre, post, r = int(round(.3 * fs)), int(round(.5 * fs)), int(round(.2 * fs))
