@@ -627,14 +627,17 @@ def write_smoke_fixture(root, dataset:str='ptbxl', n_records:int=60, seed:int=0)
     shutil.rmtree(root, ignore_errors=True); root.parent.mkdir(parents=True, exist_ok=True); os.rename(tmp, root)
     return root
 
-# %% ../nbs/03_data.ipynb #30d18fab
+# %% ../nbs/03_data.ipynb #274c258d
 def smoke_source(cache_dir, dataset:str='ptbxl', n_records:int=60, seed:int=0)->Path:
     "Folder of the smoke cohort under `cache_dir` (generated if missing)."
     root = Path(cache_dir) / 'smoke_src' / f'{dataset}_n{n_records}_s{seed}'
     try: from calinet.synth import ensure_cohort
     except ImportError: ensure_cohort = None
     if ensure_cohort is not None and dataset in ('ptbxl', 'cpsc'):
-        ensure_cohort(root, n_records, seed=seed, layout=dataset); return root
+        try: ensure_cohort(root, n_records, seed=seed, layout=dataset)
+        except FileExistsError:                          # written by an older generator version: smoke_src is ours, regenerate
+            shutil.rmtree(root); ensure_cohort(root, n_records, seed=seed, layout=dataset)
+        return root
     return write_smoke_fixture(root, dataset, n_records, seed)
 
 def open_dataset(data_dir,                # Dataset folder; '' = the tiny synthetic smoke cohort
