@@ -15,7 +15,7 @@ __all__ = ['TABLE_GROUPS', 'TAU_REF', 'MORPH_GROUPS', 'MORPH_WEIGHTS', 'pcc', 'n
            'signal_metrics', 'record_mean', 'two_level_mean', 'summarize', 'bootstrap_ci', 'paired_bootstrap',
            'val_score', 'tau_anchor', 'Fiducials', 'fiducials', 'morph_errors', 'evaluate']
 
-# %% ../nbs/08_metrics.ipynb #fb7dd286
+# %% ../nbs/08_metrics.ipynb #ea1f6650
 def _arrays(*xs):
     "(numpy or torch, the arguments as arrays of it): torch, on one device/float dtype, if any argument is a tensor."
     if not any(isinstance(x, torch.Tensor) for x in xs): return np, [np.asarray(x) for x in xs]
@@ -36,7 +36,8 @@ def _tensors(*xs):
         if not dt.is_floating_point or dt in (torch.float16, torch.bfloat16): dt = torch.float32
         out = [x.to(dev, dt) if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x), dtype=dt, device=dev) for x in xs]
         return out, False
-    return [torch.from_numpy(np.ascontiguousarray(np.asarray(x, dtype=np.float64))) for x in xs], True
+    arr = [np.ascontiguousarray(np.asarray(x, dtype=np.float64)) for x in xs]
+    return [torch.from_numpy(a if a.flags.writeable else a.copy()) for a in arr], True   # torch warns on read-only arrays
 
 def _back(t, to_np:bool):
     "`t` as numpy if the inputs were numpy, else unchanged; recurses into dicts."
