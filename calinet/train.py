@@ -20,7 +20,7 @@ from .model import MODELS, GL, PCM, build_model, predict_12
 # %% auto #0
 __all__ = ['HEADLINE', 'CKPT_FORMAT', 'CURVE_COLS', 'TrainConfig', 'resident', 'sample_episodes', 'recon_loss', 'Validator',
            'make_checkpoint', 'save_checkpoint', 'load_checkpoint', 'ddp_setup', 'fit', 'load_tau', 'RunData',
-           'prepare_data', 'run_name', 'train_run', 'main']
+           'prepare_data', 'run_name', 'train_run', 'load_runs', 'run_records', 'main']
 
 # %% ../nbs/11_train.ipynb #03682ba3
 @dataclass
@@ -359,12 +359,13 @@ def prepare_data(data_dir:str,        # Dataset folder; '' = the data layer's sm
         ev[split] = e
     return RunData(cache=cache, norm=norm, pop=pop, train=(sig, lens), n_excluded=n_out, valid=ev['valid'], test=ev['test'], fs=float(fs))
 
-# %% ../nbs/11_train.ipynb #d7d62314
+# %% ../nbs/11_train.ipynb #f996d254
 def _pop_dict(pop): return pop.to_dict() if hasattr(pop, 'to_dict') else dict(pop)
 
 def run_name(model:str, seed:int, rho:str='ref', cond:str='ref')->str:
-    "Run folder name: model, variant (when not the reference's) and seed."
-    v = ('' if model != 'calinet_e' or rho == 'ref' else f'_rho-{rho}') + ('' if model != 'calinet_e' or cond == 'ref' else f'_cond-{cond}')
+    "Run folder name: model, variant (ρ / conditioning when not the default: 'ref' for CaLiNet-E, 'one' = plain PCM) and seed."
+    d = dict(calinet_e='ref', pcm='one').get(model)
+    v = ('' if d is None or rho == d else f'_rho-{rho}') + ('' if model != 'calinet_e' or cond == 'ref' else f'_cond-{cond}')
     return f'{model}{v}_seed{seed}'
 
 def train_run(data:RunData, cfg:TrainConfig,
@@ -373,6 +374,7 @@ def train_run(data:RunData, cfg:TrainConfig,
               cond:str='ref',       # CaLiNet-E conditioning: 'ref' or 'split'
               rho_params=None,      # Fitted ρ parameters (None = calib defaults, the reference's values)
               tau:dict=None,        # τ for val_score; None = anchor on PCM over the validation episodes here
+              select_val:int=0,     # Per-epoch selection on the first N validation episodes only (0 = all); final scores use all
               meta:dict=None,       # Extra provenance (profile, data fingerprint, ...)
               resume:bool=True, rank:int=0, world:int=1, progress:bool=True, log=print,
              )->dict:               # Summary (also written to run_dir/summary.json)
@@ -381,15 +383,15 @@ def train_run(data:RunData, cfg:TrainConfig,
     run, dev = Path(run_dir), data.train[0].device
     W, b = (torch.tensor(np.asarray(data.pop.W), dtype=torch.float32), torch.tensor(np.asarray(data.pop.b), dtype=torch.float32))
     args = dict(rho=rho) if cfg.model == 'pcm' else dict(rho=rho, cond=cond) if cfg.model == 'calinet_e' else {}
-    if cfg.model == 'pcm' and rho == 'ref' and 'rho' not in (meta or {}): args['rho'] = 'one'   # plain PCM unless asked
     pcm = build_model('pcm', W, b, fs=data.fs, rho_params=rho_params).to(dev)
     if tau is None:
         _, d = Validator(data.valid, data.norm, data.fs, dict(tau_n=1., tau_m=1.), dev, cfg.eval_bs)(pcm, per_episode=True)
         tau = metrics.tau_anchor(d.nrmse_recon.values, d.morph.values)
-    V = Validator(data.valid, data.norm, data.fs, tau, dev, cfg.eval_bs, cfg.amp) if rank == 0 else None
+    sel = {k: v[:select_val] for k, v in data.valid.items()} if select_val else data.valid
+    V = Validator(sel, data.norm, data.fs, tau, dev, cfg.eval_bs, cfg.amp) if rank == 0 else None
     torch.manual_seed(cfg.seed)
     m = build_model(cfg.model, W, b, fs=data.fs, rho_params=rho_params, **args).to(dev)
-    meta = dict(meta or {}, seed=cfg.seed, tau=tau)
+    meta = dict(meta or {}, seed=cfg.seed, tau=tau, select_val=int(select_val or len(data.valid['rows'])))
     t0 = time.time(); gate = {}
     if rank == 0 and cfg.model in ('unet_anchor', 'calinet_e'):
         ref = V(build_model('gl', W, b).to(dev) if cfg.model == 'unet_anchor' else pcm)['val_score']; s0 = V(m)['val_score']
@@ -421,7 +423,30 @@ def train_run(data:RunData, cfg:TrainConfig,
     atomic_write(run/'summary.json', json.dumps(_plain(summ), indent=1, default=str))
     return summ
 
-# %% ../nbs/11_train.ipynb #9e55a32a
+# %% ../nbs/11_train.ipynb #288a10d9
+def load_runs(runs_dir)->pd.DataFrame:
+    "One row per finished run (summary.json present) under `runs_dir`."
+    rows = []
+    for f in sorted(Path(runs_dir).glob('*/summary.json')):
+        s = json.loads(f.read_text()); name = f.parent.name
+        var = name.rsplit('_seed', 1)[0]
+        r = dict(run=name, model=s['model'], variant=var, seed=int(s.get('seed', s['config']['seed'])), path=str(f.parent),
+                 best_epoch=s.get('best_epoch'), epochs_run=s.get('epochs_run'), train_s=s.get('train_s'), episodes_per_s=s.get('episodes_per_s'))
+        for split in ('valid', 'test'): r.update({f'{split}_{k}': v for k, v in s[split].items()})
+        rows.append(r)
+    if not rows: raise FileNotFoundError(f"{runs_dir}: no finished run (no */summary.json); run the train notebook first")
+    return pd.DataFrame(rows)
+
+def run_records(runs:pd.DataFrame, split:str='test')->pd.DataFrame:
+    "Per-record metrics of every run in `runs` for `split`, long format with run, variant and seed columns."
+    if split not in ('valid', 'test'): raise ValueError(f"split must be 'valid' or 'test', got {split!r}")
+    out = []
+    for r in runs.itertuples():
+        d = pd.read_csv(Path(r.path)/f'metrics_{split}.csv', dtype=dict(record_id=str))
+        out.append(d.assign(run=r.run, variant=r.variant, seed=r.seed))
+    return pd.concat(out, ignore_index=True)
+
+# %% ../nbs/11_train.ipynb #c2e3f77c
 def main(argv=None):
     "CLI: train one model into a run folder (works under torchrun)."
     import argparse
@@ -447,6 +472,6 @@ def main(argv=None):
     if rank == 0: print(json.dumps(dict(run=str(a.run_dir), world=world, best_epoch=s['best_epoch'], valid=s['valid'], test=s['test'])))
     if dist.is_initialized(): dist.destroy_process_group()
 
-# %% ../nbs/11_train.ipynb #897a9757
+# %% ../nbs/11_train.ipynb #9b1467a4
 import sys
 if __name__ == '__main__' and not hasattr(sys, 'ps1') and 'ipykernel' not in sys.modules: main()
