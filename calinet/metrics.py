@@ -50,11 +50,11 @@ def _check_pair(y, yhat, name='yhat'):
     if tuple(y.shape) != tuple(yhat.shape): raise ValueError(f"y has shape {tuple(y.shape)} but {name} has shape {tuple(yhat.shape)}; expected identical lead-first (B, 12, T)")
     if y.ndim < 2: raise ValueError(f"expected lead-first signals (..., leads, T), got shape {tuple(y.shape)}")
 
-# %% ../nbs/08_metrics.ipynb #8c4c7359
+# %% ../nbs/08_metrics.ipynb #8e83a86b
 def _block_stats(xp, y, yhat):
     "Per-row statistics of one block of rows (..., T); see `_stats`."
-    ft = _ftype(xp, y)
-    my, mp = y.mean(-1, keepdims=True, dtype=ft), yhat.mean(-1, keepdims=True, dtype=ft)
+    my, mp = y.mean(-1, keepdims=True, dtype=np.float64 if xp is np else torch.float64), yhat.mean(-1, keepdims=True, dtype=np.float64 if xp is np else torch.float64)
+    if xp is torch: my, mp = my.to(y.dtype), mp.to(y.dtype)     # float64 means: a constant float32 series centres to exactly 0
     yc, pc = y - my, yhat - mp
     e = yc - pc
     dot = lambda a, b: (a[..., None, :] @ b[..., :, None])[..., 0, 0] / y.shape[-1]
