@@ -87,11 +87,11 @@ def _windows(sig, L):
     if N < L: return np.zeros((0, L, C), sig.dtype)
     return as_strided(sig, shape=(N - L + 1, L, C), strides=(sig.strides[0], sig.strides[0], sig.strides[1]), writeable=False)
 
-# %% ../nbs/04_episodes.ipynb #2403291f
+# %% ../nbs/04_episodes.ipynb #e6df332b
 def _block(cache, a, L, norm, in_idx, contiguous):
     "Windows starting at absolute samples `a`: (y (n, 12, L), x (n, k, L)) views, normalised if `norm`."
     y = _windows(cache.signals, L)[a]                             # (n, L, 12) copy, float32
-    if norm is not None:
+    if norm is not None and len(a):
         f = y.reshape(len(a), -1)
         f -= np.tile(norm.mu.astype(np.float32), L); f *= np.tile((1 / (norm.sd + norm.eps)).astype(np.float32), L)
     x = np.take(y, in_idx, axis=2)                                # (n, L, k) copy
