@@ -24,7 +24,7 @@ __all__ = ['TAU', 'PTBXL_COLUMNS', 'SNOMED', 'CPSC_CLASS', 'PROFILES', 'SynthCon
            'generate_batches', 'strat_folds', 'meta_frame', 'generate', 'ptbxl_database', 'write_ptbxl', 'write_cpsc',
            'ensure_cohort', 'main']
 
-# %% ../nbs/02_synth.ipynb #c21de7f1
+# %% ../nbs/02_synth.ipynb #c704ad18
 @dataclass(frozen=True)
 class SynthConfig:
     "Every knob of the synthetic cohort (defaults: PTB-XL-like population and recordings)."
@@ -37,7 +37,7 @@ class SynthConfig:
     p_female: float = 0.48
     hr_median: float = 70.; hr_sd: float = 14.; hr_range: tuple = (45., 120.)
     beta: float = 0.5                      # lead-field magnitude exponent
-    move: float = 1.5                      # moving-dipole factor m
+    move: float = 2.0                      # moving-dipole factor m (tuned: spec default 1.5)
     sd_el_cm: float = 1.5                  # precordial electrode scatter
     sd_heart_cm: float = 1.25              # heart-centre offset
     p_high_v1v2: float = 0.25              # V1/V2 one intercostal space too high
@@ -50,17 +50,21 @@ class SynthConfig:
     local_mv: tuple = (0.03, 0.1)          # local-source amplitude range (normals; ×3 for MI/CD)
     p_local: float = 0.5
     noise_mix: tuple = (('clean', .60), ('mild', .25), ('moderate', .10), ('severe', .05))
-    snr_db: tuple = (('clean', (30., 40.)), ('mild', (18., 30.)), ('moderate', (6., 18.)), ('severe', (0., 6.)))
-    thermal_uv: tuple = (5., 15.)
-    bw_mix: tuple = (('low', .85, (0.02, 0.08)), ('drift', .12, (0.1, 0.4)), ('severe', .03, (0.5, 1.2)))
+    snr_db: tuple = (('clean', (33., 41.)), ('mild', (28., 35.)), ('moderate', (25., 31.)), ('severe', (18., 25.)))  # nst SNR, dB (tuned)
+    thermal_uv: tuple = (2., 6.)
+    bw_mix: tuple = (('low', .85, (0.005, 0.03)), ('drift', .12, (0.1, 0.4)), ('severe', .03, (0.5, 1.2)))  # kind, share, RMS mV
     mains_hz: float = 50.
-    mains_uv: tuple = (2., 20.)            # differential mains, typical; `p_static` records get 30–150 µV
+    mains_uv: tuple = (1., 8.)             # differential mains, typical records, µV
+    static_uv: tuple = (10., 30.)          # mains in the `p_static` records ('static_noise'), µV
     p_static: float = 0.15
+    bw_fmax: float = 0.3                   # highest baseline-wander sinusoid, Hz
+    p_jump: float = 0.3                    # records with drift: probability of 1–2 baseline jumps
+    jump_mv: tuple = (0.1, 0.5)            # baseline-jump amplitude range, mV
     pvc_mix: tuple = (('none', .90), ('occasional', .08), ('bigeminy', .02))
     p_pac_record: float = 0.03
     p_limb_reversal: float = 0.01; p_precordial_swap: float = 0.005; p_detached: float = 0.003
     cal_window: tuple = (0., 2.)
-    p_cal_fail: float = 0.15
+    p_cal_fail: float = 0.08               # (tuned: spec default 0.15)
     cal_fail_mix: tuple = (('ectopic', .40), ('em', .25), ('baseline_jump', .15), ('pop', .10), ('burst', .10))
     visits: tuple = ((1, .88), (2, .08), (3, .02), (4, .01), (5, .01))
     quantize_uv: float = 1.                # 0 = keep full float precision in memory
@@ -70,7 +74,8 @@ def cpsc_config(**kw)->SynthConfig:
     j = (('NORM', 22.), ('CD', 30.), ('STTC', 18.), ('CD+STTC', 6.), ('MI', 6.), ('HYP', 4.), ('MI+CD', 3.), ('STTC+HYP', 3.), ('', 8.))
     d = dict(population='cpsc', duration_range=(6., 60.), joint=j, age=(58., 19.), p_female=0.46, hr_median=76., hr_sd=16.,
              sd_el_cm=2.0, sd_heart_cm=1.5, p_high_v1v2=0.35, gain_sd=0.2,
-             noise_mix=(('clean', .35), ('mild', .35), ('moderate', .2), ('severe', .1)), mains_uv=(5., 40.), p_static=0.3,
+             noise_mix=(('clean', .35), ('mild', .35), ('moderate', .2), ('severe', .1)), mains_uv=(5., 30.), static_uv=(20., 60.), p_static=0.3,
+             snr_db=(('clean', (28., 38.)), ('mild', (20., 28.)), ('moderate', (12., 20.)), ('severe', (6., 12.))), thermal_uv=(4., 12.),
              pvc_mix=(('none', .85), ('occasional', .11), ('bigeminy', .04)), p_pac_record=0.08, p_cal_fail=0.15)
     d.update(kw); return SynthConfig(**d)
 
@@ -169,12 +174,11 @@ def heart_axis(deg:float)->str:
     if 120 < deg <= 180: return 'ARAD'
     return 'SAD'
 
-# %% ../nbs/02_synth.ipynb #df9704e2
+# %% ../nbs/02_synth.ipynb #9a59a67e
 def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
     "Electrode noise (T, 9) in mV and its description."
     n_t = len(t); prof = _mix(rng, cfg.noise_mix)[0]; snr = rng.uniform(*dict(cfg.snr_db)[prof])
-    th = rng.normal(0, 1, (n_t, 9)) * rng.uniform(*cfg.thermal_uv) / 1000
-    emg = shaped(rng, n_t, fs, 9, 'emg') * rng.uniform(0.5, 1.5, 9) * burst_envelope(rng, t, rate=0.3 if prof != 'clean' else 0.05)[:, None]
+    emg = shaped(rng, n_t, fs, 9, 'emg') * rng.uniform(0.5, 1.5, 9).astype(np.float32) * burst_envelope(rng, t, rate=0.3 if prof != 'clean' else 0.05)[:, None].astype(np.float32)
     if prof in ('moderate', 'severe'):
         for e in rng.choice(9, rng.integers(1, 4), replace=False): emg[:, e] += em_transients(rng, t, rng.uniform(0.1, 1.), (0.2, 2.)) * 2
     aff = np.arange(9) if prof != 'severe' else rng.choice(9, rng.integers(1, 5), replace=False)
@@ -184,16 +188,17 @@ def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
     emg *= np.sqrt(S[ref] / (N[ref] * 10**(snr / 10)))
     if prof == 'severe': emg += shaped(rng, n_t, fs, 9, 'emg') * np.sqrt(S.mean() / 10**(rng.uniform(20, 30) / 10)) / 2
     bwk, _, bwr = _mix(rng, cfg.bw_mix)
-    bw = np.stack([baseline(rng, t, rng.uniform(*bwr), f_resp) for _ in range(9)], 1)
+    bw = baseline(rng, t, rng.uniform(*bwr, 9), f_resp, n=9, f_max=cfg.bw_fmax)
     jumps = []
-    if bwk != 'low' and rng.random() < 0.5:
+    if bwk != 'low' and rng.random() < cfg.p_jump:
         for _ in range(rng.integers(1, 3)):
-            e, t0, a = int(rng.integers(9)), rng.uniform(t[0], t[-1]), rng.uniform(0.2, 1.) * rng.choice([-1, 1])
+            e, t0, a = int(rng.integers(9)), rng.uniform(t[0], t[-1]), rng.uniform(*cfg.jump_mv) * rng.choice([-1, 1])
             bw[:, e] += baseline_jump(t, t0, a, rng.uniform(0.5, 2.)); jumps.append(dict(type='baseline_jump', electrodes=[ELECTRODES[e]], t0=round(t0, 3), t1=None))
     static = rng.random() < cfg.p_static
-    mu = rng.uniform(30, 150) if static else rng.uniform(*cfg.mains_uv)
+    mu = rng.uniform(*cfg.static_uv) if static else rng.uniform(*cfg.mains_uv)
     mn = mains(rng, t, mu, cfg.mains_hz)[:, None] * rng.normal(0, 1, 9)
-    x = th + emg + bw + mn
+    th = shaped(rng, n_t, fs, 9, 'white') * np.float32(rng.uniform(*cfg.thermal_uv) / 1000)
+    x = emg + (bw + mn) + th
     return x, dict(noise_profile=prof, snr_target_db=round(float(snr), 2), bw_kind=bwk, mains_uv=round(float(mu), 1),
                    baseline_drift=bwk != 'low' or bool(jumps), static_noise=bool(static), burst_noise=prof in ('moderate', 'severe'), artifacts=jumps)
 
@@ -530,7 +535,7 @@ def ensure_cohort(root:str|Path,        # Target folder (PTB-XL root, or CPSC ro
         raise
     return root
 
-# %% ../nbs/02_synth.ipynb #05415afb
+# %% ../nbs/02_synth.ipynb #82091d57
 PROFILES = dict(smoke=dict(ptbxl=300, cpsc=60, seed=0), default=dict(ptbxl=5000, cpsc=800, seed=0))
 
 def main(argv=None):
@@ -550,4 +555,4 @@ def main(argv=None):
         ensure_cohort(root, prof[layout], seed, layout, n_jobs=a.n_jobs, log=lambda s: print(s, flush=True))
         print(f'{root}: done in {time.time() - t0:.1f} s', flush=True)
 
-if __name__ == '__main__': main()
+if __name__ == '__main__' and sys.argv[0].endswith('synth.py'): main()   # `python -m calinet.synth`, not a notebook kernel

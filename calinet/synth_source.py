@@ -40,14 +40,15 @@ def base_kernels(retune:bool=True, # Apply the spec's retuning to textbook lead 
             rows.append([tau, s / (2*np.pi), *v, P if tau < -0.06 else QRS if tau <= 0.06 else STT])
     return np.array(rows)
 
-# %% ../nbs/02a_synth_source.ipynb #11d5123d
+# %% ../nbs/02a_synth_source.ipynb #967e3208
 def dipole(K:np.ndarray,   # Kernels (K, 6) as from `base_kernels`
            tau:np.ndarray, # Beat-time grid (G,), s
           )->np.ndarray:   # Dipole per group, (3 groups, 3 axes, G)
     "Closed-form Gaussian-kernel dipole, split by kernel group."
     e = np.exp(-0.5 * ((tau[None] - K[:, :1]) / K[:, 1:2])**2)               # (K, G)
     oh = (K[:, 5:6] == np.arange(3)[None]).astype(float)                     # (K, 3 groups)
-    return np.einsum('kg,ka,kt->gat', oh, K[:, 2:5], e)
+    W = (oh[:, :, None] * K[:, None, 2:5]).reshape(len(K), 9)                # (K, groups·axes)
+    return (W.T @ e).reshape(3, 3, len(tau))
 
 # %% ../nbs/02a_synth_source.ipynb #e6a9eed5
 DOWER = np.array([[0.632, -0.235, 0.059], [0.235, 1.066, -0.132], [-0.515, 0.157, -0.917], [0.044, 0.164, -1.387],
@@ -101,8 +102,14 @@ def dipole_path(tau:np.ndarray)->np.ndarray:
     w = np.exp(-0.5 * ((tau[:, None] - _MOVE[:, 0]) / _MOVE[:, 1])**2)
     return w @ _MOVE[:, 2:]
 
-# %% ../nbs/02a_synth_source.ipynb #aa7ec4b1
+# %% ../nbs/02a_synth_source.ipynb #d23cba24
 _GEN = np.array([[[0, 0, 0], [0, 0, -1], [0, 1, 0]], [[0, 0, 1], [0, 0, 0], [-1, 0, 0]], [[0, -1, 0], [1, 0, 0], [0, 0, 0]]], float)
+
+def _interp_rows(tc, yc, t):
+    "Linear interpolation of the rows of `yc` (len(tc), ...) from grid `tc` to times `t`."
+    i = np.clip(np.searchsorted(tc, t, side='right') - 1, 0, len(tc) - 2)
+    w = ((t - tc[i]) / (tc[i + 1] - tc[i])).reshape(-1, *([1] * (yc.ndim - 1)))
+    return yc[i] * (1 - w) + yc[i + 1] * w
 
 def lead_templates(K:np.ndarray,        # Kernels (K, 6), already rotated and scaled for the patient
                    tau:np.ndarray,      # Beat-time grid (G,), s
@@ -113,23 +120,25 @@ def lead_templates(K:np.ndarray,        # Kernels (K, 6), already rotated and sc
                    move:float=1.5,      # Moving-dipole factor m
                    resp_cm=(0., 0., 0.),# Respiratory translation amplitude (3,), cm
                    resp_rad=(0., 0., 0.),# Respiratory rotation amplitude about X, Y, Z, rad
+                   step:int=3,          # Lead-field evaluation every `step` grid points (it varies on a ≥ 12 ms scale)
                   )->np.ndarray:        # Templates (4, G, 8), mV
     "Lead-space templates of one beat type: P, QRS, ST-T groups plus the respiratory modulation template."
     d = dipole(K, tau)                                        # (3 groups, 3, G)
-    rd = r0 + move * dipole_path(tau)                         # (G, 3)
-    Lp = precordial_vectors(re, rd, beta)                     # (G, 6, 3)
+    tc = np.r_[tau[::step], tau[-1]] if (len(tau) - 1) % step else tau[::step]
+    rd = r0 + move * dipole_path(tc)                          # (Gc, 3)
+    Lp = _interp_rows(tc, precordial_vectors(re, rd, beta), tau)   # (G, 6, 3)
     out = np.empty((4, len(tau), 8))
     out[:3, :, :2] = np.einsum('la,gat->gtl', limb, d)
-    out[:3, :, 2:] = np.einsum('tla,gat->gtl', Lp, d)
+    out[:3, :, 2:] = (Lp[None] * d.transpose(0, 2, 1)[:, :, None, :]).sum(-1)
     dt = d.sum(0)                                             # (3, G)
     rot = np.einsum('a,aij->ij', np.asarray(resp_rad, float), _GEN) @ dt     # (3, G)
     out[3, :, :2] = (limb @ rot).T
+    out[3, :, 2:] = (Lp * rot.T[:, None, :]).sum(-1)
     A = np.asarray(resp_cm, float); h = 0.05
-    if np.abs(A).sum() > 0:
+    if np.abs(A).sum() > 0:                                   # translation: lead-field Jacobian at the mean position
         nA = np.linalg.norm(A); u = A / nA
-        dL = (precordial_vectors(re, rd + h*u, beta) - precordial_vectors(re, rd - h*u, beta)) / (2*h) * nA
-    else: dL = 0.
-    out[3, :, 2:] = np.einsum('tla,at->tl', Lp, rot) + np.einsum('tla,at->tl', dL, dt) if np.ndim(dL) else np.einsum('tla,at->tl', Lp, rot)
+        dL = (precordial_vectors(re, r0 + h*u, beta) - precordial_vectors(re, r0 - h*u, beta)) / (2*h) * nA   # (6, 3)
+        out[3, :, 2:] += (dL @ dt).T
     return out
 
 # %% ../nbs/02a_synth_source.ipynb #1a65d2a8
@@ -175,7 +184,7 @@ def ectopy(rng:np.random.Generator, # Record generator
             t[k:] -= t[k] - new; ty[k] = 'S'
     return t, ty
 
-# %% ../nbs/02a_synth_source.ipynb #5c1e4ba1
+# %% ../nbs/02a_synth_source.ipynb #8fe5bb6a
 GRID_DT = 1e-3
 TAU_PRE = np.arange(-450, 1) * GRID_DT      # pre grid (τ ≤ 0), the last point 0
 TAU_POST = np.arange(0, 751) * GRID_DT      # post grid (τ ≥ 0)
@@ -195,20 +204,24 @@ def place_beats(t:np.ndarray,      # Sample times (T,), s
                 c_post:np.ndarray, # Per-beat ST-T warp factor (n,)
                 c_pre:np.ndarray,  # Per-beat PR warp factor (n,)
                 resp:np.ndarray,   # Breathing waveform s(t) (T,)
-               )->np.ndarray:      # Signal (T, L)
+               )->np.ndarray:      # Signal (T, L), float32
     "Sum of warped beat templates at the given R times (vectorised gather)."
     k = np.searchsorted(rt, t, side='right') - 1
     if k.min() < 0 or k.max() >= len(rt) - 1: raise ValueError("place_beats: R times must bracket every sample")
-    nt, ng, G0, L = pre.shape; G1 = post.shape[2]
+    nt, ng, _, L = pre.shape; nb = len(rt)
     tp, tn = t - rt[k], t - rt[k+1]
     tp = np.where(tp > 0.04, 0.04 + (tp - 0.04) / c_post[k], tp)
     tn = np.where(tn < -0.05, -0.05 + (tn + 0.05) / c_pre[k+1], tn)
-    out = 0.
-    for tmpl, x, kk, G, t0 in ((post, tp, k, G1, 0.), (pre, tn, k+1, G0, TAU_PRE[0])):
-        f = np.clip((x - t0) / GRID_DT, 0, G - 1.0001); i = f.astype(np.int64); w = (f - i)[:, None]
-        flat = tmpl.transpose(0, 2, 1, 3).reshape(nt * G, ng * L)
-        row = types[kk] * G + i
-        v = (flat[row] * (1 - w) + flat[row + 1] * w).reshape(len(t), ng, L)
-        g = np.concatenate([gains[kk], resp[:, None]], 1)
-        out = out + np.einsum('tgl,tg->tl', v, g)
+    out = np.zeros((len(t), L), np.float32)
+    for tmpl, x, kk, t0 in ((post, tp, k, 0.), (pre, tn, k+1, TAU_PRE[0])):
+        G = tmpl.shape[2]
+        beat = np.empty((nb, G * L), np.float32)               # per-beat template: gains folded in
+        for j in range(nt):
+            sel = types == j
+            if sel.any(): beat[sel] = gains[sel] @ tmpl[j, :3].reshape(3, -1)
+        beat = beat.reshape(nb * G, L); rsp = tmpl[:, 3].reshape(nt * G, L).astype(np.float32)
+        f = np.clip((x - t0) / GRID_DT, 0, G - 1.0001); i = f.astype(np.int64); w = (f - i).astype(np.float32)[:, None]
+        rb, rr = kk * G + i, types[kk] * G + i
+        b0, r0 = beat[rb], rsp[rr]
+        out += b0 + w * (beat[rb + 1] - b0) + resp[:, None].astype(np.float32) * (r0 + w * (rsp[rr + 1] - r0))
     return out
