@@ -170,14 +170,9 @@ def save_checkpoint(ck:dict, path)->Path:
     b = io.BytesIO(); torch.save(ck, b)
     return atomic_write(path, b.getvalue())
 
-# %% ../nbs/11_train.ipynb #e6d15084
+# %% ../nbs/11_train.ipynb #e37f7048
 def _pop_arrays(pop:dict):
     return torch.tensor(pop['W'], dtype=torch.float32), torch.tensor(pop['b'], dtype=torch.float32)
-
-def _rho_obj(d):
-    if d is None: return None
-    from calinet import calib
-    return calib.RhoParams(**d) if hasattr(calib, 'RhoParams') else d
 
 def load_checkpoint(path,             # A checkpoint written by `save_checkpoint`
                     device='cpu',
@@ -197,7 +192,7 @@ def load_checkpoint(path,             # A checkpoint written by `save_checkpoint
         ok = all(np.allclose(np.asarray(d[k], np.float64), np.asarray(ck['norm'][k], np.float64), rtol=1e-6, atol=1e-9) for k in ('mu', 'sd'))
         if not ok: raise ValueError(f"{p}: the data's normaliser (mu, sd) differs from the checkpoint's; the model expects inputs normalised as in training")
     W, b = _pop_arrays(ck['pop']) if ck.get('pop') else (None, None)
-    m = build_model(ck['model'], W, b, fs=ck['fs'], rho_params=_rho_obj(ck.get('rho_params')), **ck['model_args'])
+    m = build_model(ck['model'], W, b, fs=ck['fs'], rho_params=ck.get('rho_params'), **ck['model_args'])
     m.load_state_dict(ck['state_dict'])
     return m.to(device).eval(), ck
 
