@@ -7,7 +7,7 @@ The baseline is the straightforward per-record numpy loop a reader would write f
 (np.corrcoef per lead, the detector per record, a Python loop over beats); it is timed on `--n-loop`
 episodes and scaled linearly to `--n`, and its values are checked against the vectorised ones.
 """
-import argparse, time
+import argparse, os, time
 import numpy as np, torch
 from calinet.core import RECON_IDX, ANTERIOR_IDX, LATERAL_IDX
 from calinet.signal import rpeaks
@@ -65,7 +65,8 @@ def main():
         got = m[name][:k]
         assert np.allclose(np.nan_to_num(got, nan=-9), np.nan_to_num(ref[name], nan=-9), atol=1e-6), f"vectorised and loop disagree on {name}"
     nb = int(fid.n_beats.sum())
-    print(f"episodes: {a.n} x (12, 1000) float32, {nb} kept beats, torch threads {a.threads}")
+    print(f"episodes: {a.n} x (12, 1000) float32, {nb} kept beats, torch threads {a.threads}, "
+          f"CPUs {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (other work on the machine slows both paths)")
     print(f"vectorised: fiducials (R peaks + rules) {t1 - t0:.2f} s + metrics & morphology {t2 - t1:.2f} s = {vec:.2f} s  (target < 5 s)")
     print(f"per-record loop: {t4 - t3:.2f} s for {k} episodes -> {loop:.1f} s for {a.n} (scaled linearly)")
     print(f"speed-up: {loop / vec:.1f}x; values agree with the loop on {k} episodes (atol 1e-6)")
