@@ -103,7 +103,7 @@ def recon_loss(yhat:torch.Tensor, # Prediction (B, 12, T)
     "MSE on V1, V3–V6 in normalised units."
     return F.mse_loss(yhat[:, RECON_IDX].float(), y[:, RECON_IDX].float())
 
-# %% ../nbs/11_train.ipynb #98bc403b
+# %% ../nbs/11_train.ipynb #1b1f5842
 HEADLINE = ('pcc_recon', 'nrmse_recon', 'morph', 'r_amp', 'st60_ant', 't_amp')
 
 def _t(a, device): return a.to(device) if isinstance(a, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)
@@ -116,7 +116,8 @@ class Validator:
                  tau:dict,        # dict(tau_n=..., tau_m=...) for val_score
                  device='cpu', bs:int=512, amp:bool=False):
         from calinet import metrics
-        self.m, self.fs, self.tau, self.bs, self.amp, self.device = metrics, float(fs), dict(tau), bs, amp, torch.device(device)
+        self.m, self.fs, self.tau, self.bs, self.device = metrics, float(fs), dict(tau), bs, torch.device(device)
+        self.amp = amp and self.device.type == 'cuda'   # bf16 autocast only on CUDA
         self.ep = {k: _t(ep[k], self.device) for k in ('x_calib', 'y_calib', 'x_test', 'y_test')}
         self.scale = metrics.mv_scale(norm)
         yt = self.ep['y_test']
@@ -309,7 +310,7 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
     return dict(best_score=best, best_epoch=best_epoch, epochs_run=int(rows[-1]['epoch']) if rows else epoch,
                 stopped_early=bool(bad >= cfg.patience), curve=pd.DataFrame(rows, columns=list(CURVE_COLS)))
 
-# %% ../nbs/11_train.ipynb #c5081515
+# %% ../nbs/11_train.ipynb #4d2866d6
 def load_tau(path)->dict:
     "τ_n, τ_m from the numbers file of the τ-anchoring notebook (`save_numbers` JSON)."
     p = Path(path)
@@ -354,7 +355,7 @@ def prepare_data(data_dir:str,        # Dataset folder; '' = the data layer's sm
         ev[split] = e
     return RunData(cache=cache, norm=norm, pop=pop, train=(sig, lens), n_excluded=n_out, valid=ev['valid'], test=ev['test'], fs=float(fs))
 
-# %% ../nbs/11_train.ipynb #f996d254
+# %% ../nbs/11_train.ipynb #67f81ea4
 def _pop_dict(pop): return pop.to_dict() if hasattr(pop, 'to_dict') else dict(pop)
 
 def run_name(model:str, seed:int, rho:str='ref', cond:str='ref')->str:
@@ -418,7 +419,7 @@ def train_run(data:RunData, cfg:TrainConfig,
     atomic_write(run/'summary.json', json.dumps(_plain(summ), indent=1, default=str))
     return summ
 
-# %% ../nbs/11_train.ipynb #288a10d9
+# %% ../nbs/11_train.ipynb #fe12c523
 def load_runs(runs_dir)->pd.DataFrame:
     "One row per finished run (summary.json present) under `runs_dir`."
     rows = []
@@ -441,7 +442,7 @@ def run_records(runs:pd.DataFrame, split:str='test')->pd.DataFrame:
         out.append(d.assign(run=r.run, variant=r.variant, seed=r.seed))
     return pd.concat(out, ignore_index=True)
 
-# %% ../nbs/11_train.ipynb #c2e3f77c
+# %% ../nbs/11_train.ipynb #a0b45a38
 def main(argv=None):
     "CLI: train one model into a run folder (works under torchrun)."
     import argparse
@@ -458,7 +459,9 @@ def main(argv=None):
     ap.add_argument('--no-progress', action='store_true')
     a = ap.parse_args(argv)
     rank, world, dev = ddp_setup(a.device)
-    if rank == 0: prepare_data(a.data_dir, a.cache_dir, 'cpu', smoke_records=a.smoke_records, max_val=1)  # build the cache once
+    if rank == 0:   # build the cache once, before the other ranks open it
+        from calinet.data import open_dataset
+        open_dataset(a.data_dir, a.cache_dir, smoke_records=a.smoke_records)
     if world > 1: dist.barrier()
     data = prepare_data(a.data_dir, a.cache_dir, dev, smoke_records=a.smoke_records, max_val=a.max_val)
     cfg = TrainConfig(a.model, epochs=a.epochs, episodes_per_epoch=a.episodes, bs=a.bs, micro_bs=a.micro_bs, seed=a.seed, amp=a.amp, compile=a.compile)
@@ -467,6 +470,6 @@ def main(argv=None):
     if rank == 0: print(json.dumps(dict(run=str(a.run_dir), world=world, best_epoch=s['best_epoch'], valid=s['valid'], test=s['test'])))
     if dist.is_initialized(): dist.destroy_process_group()
 
-# %% ../nbs/11_train.ipynb #9b1467a4
+# %% ../nbs/11_train.ipynb #d11a6bca
 import sys
 if __name__ == '__main__' and not hasattr(sys, 'ps1') and 'ipykernel' not in sys.modules: main()
