@@ -77,8 +77,8 @@ def _jsonable(v):
     if isinstance(v, dict): return {str(k): _jsonable(x) for k, x in v.items()}
     return v
 
-# %% ../nbs/05_paper.ipynb #33fa4193
-RULES = (('_pct', 1), ('_ms', 0), ('_bpm', 0), ('_n', 0), ('_uv', 0), ('_s', 2), ('_hz', 2))
+# %% ../nbs/05_paper.ipynb #483147b3
+RULES = (('_pct', 1), ('_ms', 0), ('_bpm', 0), ('_uv', 0), ('_s', 2), ('_hz', 2))
 
 def decimals_for(name:str)->int:
     "Decimals used to print a value named `name` (see the unit rule)."
