@@ -14,7 +14,8 @@ from .core import IN_IDX, DERIVED_IDX, RECON_IDX, LEADS, derive_limb
 __all__ = ['RHO_PLUS_FEATURES', 'ridge_gram', 'ridge_solve', 'ridge_fit', 'ridge_apply', 'ridge_fit_torch', 'exact_columns',
            'PopulationMap', 'fit_population', 'pcm_fit', 'fallback', 'RhoParams', 'rho_scores', 'calib_ok', 'rho_ref',
            'rpeak_count_torch', 'rho_torch', 'logistic_from_percentiles', 'fit_rho_params', 'RhoPlusParams',
-           'rho_plus_features_torch', 'rho_plus_torch', 'rho_plus_ref', 'optimal_rho', 'fit_rho_plus']
+           'rho_plus_features_torch', 'rho_plus_torch', 'rho_plus_ref', 'optimal_rho', 'fit_rho_plus',
+           'calibrate_torch']
 
 # %% ../nbs/07_calib.ipynb #6011191d
 def ridge_gram(x:np.ndarray, # Inputs, lead-first (..., n_in, T)
@@ -88,7 +89,35 @@ def ridge_apply(x,  # Inputs (..., 3, T), numpy or torch
     W, b = np.asarray(W), np.asarray(b)
     return np.einsum('...it,...io->...ot', x, W.astype(np.result_type(x, W))) + b[..., None]
 
-# %% ../nbs/07_calib.ipynb #ceacf203
+# %% ../nbs/07_calib.ipynb #1389f0dd
+def _stats_torch(x:torch.Tensor, y:torch.Tensor, chunk:int=256):
+    "Augmented Gram (B, n+1, n+1), cross term (B, n+1, m), per-lead energy of y (B, m) and finiteness (B,); float64, in batch chunks."
+    f = torch.float64; G, C, E = [], [], []
+    for s in range(0, x.shape[0], chunk):
+        xb, yb = x[s:s + chunk].to(f), y[s:s + chunk].to(f)
+        gx, sx = xb @ xb.transpose(-1, -2), xb.sum(-1)
+        n = torch.full_like(sx[:, :1], xb.shape[-1])
+        G.append(torch.cat([torch.cat([gx, sx[..., None]], -1), torch.cat([sx, n], -1)[:, None]], 1))
+        C.append(torch.cat([torch.einsum("bit,bot->bio", xb, yb), yb.sum(-1)[:, None]], 1)); E.append(torch.einsum('bot,bot->bo', yb, yb))
+    G, C, E = torch.cat(G), torch.cat(C), torch.cat(E)
+    fin = torch.isfinite(G).all(-1).all(-1) & torch.isfinite(C).all(-1).all(-1) & torch.isfinite(E).all(-1)   # NaN/inf propagate into the sums
+    eye = torch.eye(G.shape[-1], dtype=f, device=G.device)
+    return torch.where(fin[:, None, None], G, eye), torch.where(fin[:, None, None], C, 0.), torch.where(fin[:, None], E, 0.), fin
+
+def _solve_torch(G, C, lam_w, lam_b, wp, bp):
+    "Augmented ridge solve from the statistics, float64; `wp` (n, m) / `bp` (m,) priors (already float64)."
+    ni, no = G.shape[-1] - 1, C.shape[-1]
+    A = G + torch.diag(torch.tensor([float(lam_w)] * ni + [float(lam_b)], dtype=G.dtype, device=G.device))
+    Bm = C + torch.cat([lam_w * wp.expand(C.shape[:-2] + (ni, no)), lam_b * bp.expand(C.shape[:-2] + (no,))[..., None, :]], -2)
+    th = torch.linalg.solve(A, Bm) if lam_w > 0 and lam_b > 0 else torch.linalg.pinv(A, hermitian=True) @ Bm
+    return th[..., :ni, :], th[..., ni, :]
+
+def _priors(w_prior, b_prior, ni, no, dev):
+    f = torch.float64
+    wp = torch.zeros((ni, no), dtype=f, device=dev) if w_prior is None else torch.as_tensor(w_prior, device=dev).to(f)
+    bp = torch.zeros(no, dtype=f, device=dev) if b_prior is None else torch.as_tensor(b_prior, device=dev).to(f)
+    return wp, bp
+
 def ridge_fit_torch(x:torch.Tensor,            # Inputs (..., 3, T), any float dtype and device
                     y:torch.Tensor,            # Targets (..., 12, T), same device
                     lam_w:float=1.,            # Penalty on W
@@ -99,21 +128,14 @@ def ridge_fit_torch(x:torch.Tensor,            # Inputs (..., 3, T), any float d
                    )->tuple[torch.Tensor, torch.Tensor]: # W (..., 3, 12), b (..., 12)
     "Batched augmented ridge in torch: float64 Gram and solve on the input's device."
     _check_lam(lam_w, lam_b)
-    dt, f = dtype or x.dtype, torch.float64
-    x, y = x.to(f), y.to(f)
-    ok = torch.isfinite(x).all(-1).all(-1) & torch.isfinite(y).all(-1).all(-1)
-    x, y = torch.where(ok[..., None, None], x, 0.), torch.where(ok[..., None, None], y, 0.)
+    dt, lead = dtype or x.dtype, x.shape[:-2]
     ni, no = x.shape[-2], y.shape[-2]
-    xa = torch.cat([x, torch.ones_like(x[..., :1, :])], -2)
-    A = xa @ xa.transpose(-1, -2) + torch.diag(torch.tensor([float(lam_w)] * ni + [float(lam_b)], dtype=f, device=x.device))
-    Bm = xa @ y.transpose(-1, -2)
-    wp = torch.zeros((ni, no), dtype=f, device=x.device) if w_prior is None else torch.as_tensor(w_prior, device=x.device).to(f)
-    bp = torch.zeros(no, dtype=f, device=x.device) if b_prior is None else torch.as_tensor(b_prior, device=x.device).to(f)
-    Bm = Bm + torch.cat([lam_w * wp.expand(Bm.shape[:-2] + (ni, no)), lam_b * bp.expand(Bm.shape[:-2] + (no,))[..., None, :]], -2)
-    th = torch.linalg.solve(A, Bm) if lam_w > 0 and lam_b > 0 else torch.linalg.pinv(A, hermitian=True) @ Bm
-    W = torch.where(ok[..., None, None], th[..., :ni, :], wp)
-    b = torch.where(ok[..., None], th[..., ni, :], bp)
-    return W.to(dt), b.to(dt)
+    G, C, _, ok = _stats_torch(x.reshape(-1, ni, x.shape[-1]), y.reshape(-1, no, y.shape[-1]))
+    wp, bp = _priors(w_prior, b_prior, ni, no, x.device)
+    wpf, bpf = wp.expand(lead + (ni, no)).reshape(-1, ni, no), bp.expand(lead + (no,)).reshape(-1, no)
+    W, b = _solve_torch(G, C, lam_w, lam_b, wpf, bpf)
+    W, b = torch.where(ok[:, None, None], W, wpf), torch.where(ok[:, None], b, bpf)
+    return W.reshape(lead + (ni, no)).to(dt), b.reshape(lead + (no,)).to(dt)
 
 # %% ../nbs/07_calib.ipynb #48ae0868
 _LIMB = np.array([[-1., 1.], [-.5, -.5], [1., -.5], [-.5, 1.]])   # III, aVR, aVL, aVF from (I, II), in mV
@@ -261,20 +283,16 @@ def rho_scores(kappa,    # Condition number (...,)
     rho = lib.clip(p.w_cond * s_cond + p.w_fit * s_fit + p.w_beat * s_beat, 0, 1)
     return dict(s_cond=s_cond, s_fit=s_fit, s_beat=s_beat, rho=rho)
 
-# %% ../nbs/07_calib.ipynb #f4414de7
+# %% ../nbs/07_calib.ipynb #16eb828e
 def calib_ok(xc,                 # (..., 3, Lc), numpy or torch
              yc,                 # (..., 12, Lc)
              flat_tol:float=1e-3, # A lead with sd below this (normalised units, ≈ 0.2 µV) counts as flat
             ):                   # (...,) bool
     "True where a calibration window is usable: all finite, no flat input or calibration lead."
-    if isinstance(xc, torch.Tensor):
-        fin = torch.isfinite(xc).all(-1).all(-1) & torch.isfinite(yc).all(-1).all(-1)
-        sd = lambda a: torch.nan_to_num(a.to(torch.float64), 0., 0., 0.).std(-1, correction=0)
-        return fin & (sd(xc) >= flat_tol).all(-1) & (sd(yc) >= flat_tol).all(-1)
-    xc, yc = np.asarray(xc, np.float64), np.asarray(yc, np.float64)
-    fin = np.isfinite(xc).all((-2, -1)) & np.isfinite(yc).all((-2, -1))
-    with np.errstate(invalid='ignore'):
-        return fin & (np.nan_to_num(xc).std(-1) >= flat_tol).all(-1) & (np.nan_to_num(yc).std(-1) >= flat_tol).all(-1)
+    if isinstance(xc, torch.Tensor):                       # the sd of a lead holding NaN or inf is NaN, which fails the test
+        return (xc.std(-1, correction=0) >= flat_tol).all(-1) & (yc.std(-1, correction=0) >= flat_tol).all(-1)
+    with np.errstate(invalid='ignore', over='ignore'):
+        return (np.asarray(xc).std(-1) >= flat_tol).all(-1) & (np.asarray(yc).std(-1) >= flat_tol).all(-1)
 
 # %% ../nbs/07_calib.ipynb #4ea55549
 def rho_ref(xc:np.ndarray,  # One calibration window (3, Lc), normalised
@@ -324,7 +342,7 @@ def _toy_windows(n:int, T:int=1000, fs:float=500., seed:int=0, noise:float=.02):
     out /= np.array([.17, .15, .15, .13, .13, .13, .2, .32, .31, .28, .25, .2])[:, None] * 4
     return out[:, IN_IDX].copy(), out
 
-# %% ../nbs/07_calib.ipynb #8f9af9cd
+# %% ../nbs/07_calib.ipynb #4fa785b6
 _BP = {}
 def _bp_matrix(T:int, fs:float)->np.ndarray:
     "(T, T) float64 matrix M with `x @ M == sosfiltfilt(band-pass 5–15 Hz, x)` for windows of length T."
@@ -346,12 +364,20 @@ def _envelope_torch(x:torch.Tensor, fs:float)->torch.Tensor:
     else: f = x @ torch.as_tensor(_bp_matrix(T, fs), device=x.device)
     fp = torch.nn.functional.pad(f, (2, 2))
     d = .125 * fp[:, 4:] + .25 * fp[:, 3:-1] - .25 * fp[:, 1:-3] - .125 * fp[:, :-4]
-    sq = torch.nn.functional.pad(d * d, (w // 2, (w - 1) // 2))
-    return sq.unfold(1, w, 1).sum(-1) / w
+    cs = torch.nn.functional.pad(d * d, (w // 2 + 1, (w - 1) // 2)).cumsum(-1)      # leading 0, then running sums
+    return (cs[:, w:] - cs[:, :-w]) / w
 
-# %% ../nbs/07_calib.ipynb #f6114aa0
+# %% ../nbs/07_calib.ipynb #863ea0d6
 def _local_maxima(e:torch.Tensor)->torch.Tensor:
     "Boolean (B, T) mask of scipy's `_local_maxima_1d` peaks (plateau midpoints, no end points)."
+    eq = e[:, 1:] == e[:, :-1]
+    m = torch.zeros_like(e, dtype=torch.bool); m[:, 1:-1] = (e[:, :-2] < e[:, 1:-1]) & (e[:, 2:] < e[:, 1:-1])   # strict maxima
+    rows = eq.any(1)
+    if bool(rows.any()): m[rows] = _local_maxima_plateau(e[rows])                   # rows with equal neighbours: full rule
+    return m
+
+def _local_maxima_plateau(e:torch.Tensor)->torch.Tensor:
+    "scipy's plateau-aware local maxima for rows that contain equal neighbours."
     B, T = e.shape; ar = torch.arange(T, device=e.device)
     rise = torch.zeros_like(e, dtype=torch.bool); rise[:, 1:-1] = e[:, :-2] < e[:, 1:-1]
     chg = torch.zeros_like(rise); chg[:, 1:] = e[:, 1:] != e[:, :-1]
@@ -361,19 +387,20 @@ def _local_maxima(e:torch.Tensor)->torch.Tensor:
     mid = torch.where(pk, (ar + nxt - 1) // 2, T)
     return torch.zeros((B, T + 1), dtype=torch.bool, device=e.device).scatter_(1, mid, True)[:, :T]
 
-# %% ../nbs/07_calib.ipynb #03c98dc8
+# %% ../nbs/07_calib.ipynb #46b5e9e6
 def _count_peaks(e:torch.Tensor, lm:torch.Tensor, dist:int, pmin:torch.Tensor)->torch.Tensor:
     "Peaks per row surviving scipy's distance rule and prominence >= pmin, from local-maximum mask `lm`."
     B, T = e.shape; dev = e.device; ar = torch.arange(T, device=dev)
+    lm = lm & (e >= pmin[:, None])                                                  # lower maxima can neither count nor matter
     P = max(1, int(lm.sum(1).max()))
     pos = torch.where(lm, ar, T).sort(1).values[:, :P]                              # (B, P) sorted, T = padding
     val = pos < T
     h = torch.where(val, e.gather(1, pos.clamp(max=T - 1)), -torch.inf)
     hi = h[:, None, :] > h[:, :, None]                                              # [b, i, j]: peak j higher than peak i
     near = (pos[:, :, None] - pos[:, None, :]).abs() < dist
-    dom, keep = hi & near & val[:, None, :], val
+    dom, keep = (hi & near & val[:, None, :]).to(e.dtype), val
     for _ in range(P + 1):
-        new = val & ~(dom & keep[:, None, :]).any(-1)
+        new = val & ~(dom @ keep.to(e.dtype)[..., None] > 0)[..., 0]                 # any kept higher peak within reach
         if torch.equal(new, keep): break
         keep = new
     cl = lm.long().cumsum(1)
@@ -387,28 +414,27 @@ def _count_peaks(e:torch.Tensor, lm:torch.Tensor, dist:int, pmin:torch.Tensor)->
     prom = h - torch.maximum(lmin, rmin)
     return (keep & (prom >= pmin[:, None])).sum(1)
 
-# %% ../nbs/07_calib.ipynb #0887f3a4
+# %% ../nbs/07_calib.ipynb #7f1d91a3
 def rpeak_count_torch(x:torch.Tensor, # Single-lead signals (B, T), any device
                       fs:float,       # Sampling rate (Hz); required
                      )->torch.Tensor: # Number of R-peaks per row (B,), int64
     "R-peak count of the reference detector (`calinet.signal.rpeaks`), batched in torch."
     if x.ndim != 2: raise ValueError(f"rpeak_count_torch: expected (B, T), got {tuple(x.shape)}")
-    e = _envelope_torch(x, fs); T = e.shape[-1]
-    srt = e.abs().sort(-1).values
-    med = (srt[:, (T - 1) // 2] + srt[:, T // 2]) / 2                             # numpy's median
-    return _count_peaks(e, _local_maxima(e), max(1, int(round(.3 * fs))), .3 * med + 1e-8)
+    e = _envelope_torch(x, fs); T = e.shape[-1]; a = e.abs()
+    med = (a.kthvalue((T - 1) // 2 + 1, -1).values + a.kthvalue(T // 2 + 1, -1).values) / 2   # numpy's median
+    lm, d, pm = _local_maxima(e), max(1, int(round(.3 * fs))), .3 * med + 1e-8
+    return torch.cat([_count_peaks(e[s:s + 256], lm[s:s + 256], d, pm[s:s + 256]) for s in range(0, len(e), 256)]) if len(e) else torch.zeros(0, dtype=torch.long)
 
-# %% ../nbs/07_calib.ipynb #75049adc
+# %% ../nbs/07_calib.ipynb #97850327
 def _window_stats(xc:torch.Tensor, yc:torch.Tensor, chunk:int=2048):
     "G (B, 4, 4), C (B, 4, 12), per-lead energy (B, 12) of calibration windows, float64, non-finite windows zeroed."
-    G, C, E = [], [], []
-    for s in range(0, xc.shape[0], chunk):
-        x, y = xc[s:s + chunk].to(torch.float64), yc[s:s + chunk].to(torch.float64)
-        fin = torch.isfinite(x.sum((-2, -1))) & torch.isfinite(y.sum((-2, -1)))
-        x, y = torch.where(fin[:, None, None], x, 0.), torch.where(fin[:, None, None], y, 0.)
-        xa = torch.cat([x, torch.ones_like(x[:, :1])], 1)
-        G.append(xa @ xa.transpose(-1, -2)); C.append(xa @ y.transpose(-1, -2)); E.append((y * y).sum(-1))
-    return torch.cat(G), torch.cat(C), torch.cat(E)
+    return _stats_torch(xc, yc, chunk)[:3]
+
+def _ok_stats(G, C, E, fin, T, flat_tol):
+    "`calib_ok` from the window statistics: finite, and every input and calibration lead with sd >= flat_tol."
+    vx = torch.diagonal(G[:, :3, :3], dim1=-2, dim2=-1) / T - (G[:, 3, :3] / T) ** 2
+    vy = E / T - (C[:, 3] / T) ** 2
+    return fin & (vx >= flat_tol ** 2).all(-1) & (vy >= flat_tol ** 2).all(-1)
 
 def _lead_sse(G, C, E, W, b):
     "Per-lead residual sum of squares (B, 12) of the map (W, b) from the window statistics."
@@ -421,12 +447,27 @@ def _kappa(G):
     k = ev.amax(-1) / ev.amin(-1)
     return torch.where(torch.isfinite(k) & (k > 1), k, torch.ones_like(k))
 
-# %% ../nbs/07_calib.ipynb #f3b724bf
+# %% ../nbs/07_calib.ipynb #dae48c14
 def _as_params(params, cls):
     if params is None: return cls()
     if isinstance(params, dict): return cls.from_dict(params) if hasattr(cls, 'from_dict') else cls(**params)
     if not isinstance(params, cls): raise TypeError(f"expected {cls.__name__} or its dict, got {type(params).__name__}")
     return params
+
+def _rho_stats(xc, G, C, E, W, b, ok, fs, p):
+    "ρ and its parts for one chunk from the window statistics (see `rho_torch`)."
+    f = torch.float64
+    k = _kappa(G)
+    Wf, bf = torch.where(ok[:, None, None], W.to(f), 0.), torch.where(ok[:, None], b.to(f), 0.)
+    ny = E.sum(-1).sqrt()
+    nr = torch.where(ny < 1e-8, torch.inf, _lead_sse(G, C, E, Wf, bf).sum(-1).sqrt() / ny.clamp(min=1e-300))
+    n = rpeak_count_torch(torch.where(ok[:, None], xc[:, 1].to(f), 0.), fs)
+    exp = max(1., xc.shape[-1] / fs * p.expected_hr_bpm / 60)
+    valid = torch.where(n < 2, 0., (n.to(f) / exp).clamp(max=1.))
+    sc = {kk: torch.where(ok, v, 0.) for kk, v in rho_scores(k, nr, valid, p).items()}
+    return dict(kappa=k, nrmse=nr, n_peaks=n, valid=valid, ok=ok, **sc)
+
+def _cat(parts): return {k: torch.cat([q[k] for q in parts]) for k in parts[0]}
 
 def rho_torch(xc:torch.Tensor,  # Calibration inputs (B, 3, Lc), normalised, any device
               yc:torch.Tensor,  # Calibration 12 leads (B, 12, Lc)
@@ -436,20 +477,16 @@ def rho_torch(xc:torch.Tensor,  # Calibration inputs (B, 3, Lc), normalised, any
               params:RhoParams=None, # ρ parameters (default: the reference's fitted values)
               flat_tol:float=1e-3,
               parts:bool=False, # Return a dict of every measurement and sub-score instead of ρ alone
+              chunk:int=2048,   # Episodes per chunk (bounds the float64 temporaries)
              ):                 # ρ (B,) float64, or a dict: kappa, nrmse, n_peaks, valid, ok, s_cond, s_fit, s_beat, rho
     "Reference ρ for a batch of calibration windows, in torch on the batch's device."
-    p = _as_params(params, RhoParams); f = torch.float64
-    ok = calib_ok(xc, yc, flat_tol)
-    G, C, E = _window_stats(xc, yc)
-    k = _kappa(G)
-    Wf, bf = torch.where(ok[:, None, None], W.to(f), 0.), torch.where(ok[:, None], b.to(f), 0.)
-    ny = E.sum(-1).sqrt()
-    nr = torch.where(ny < 1e-8, torch.inf, _lead_sse(G, C, E, Wf, bf).sum(-1).sqrt() / ny.clamp(min=1e-300))
-    n = rpeak_count_torch(torch.where(ok[:, None], xc[:, 1].to(f), 0.), fs)
-    exp = max(1., xc.shape[-1] / fs * p.expected_hr_bpm / 60)
-    valid = torch.where(n < 2, 0., (n.to(f) / exp).clamp(max=1.))
-    sc = {kk: torch.where(ok, v, 0.) for kk, v in rho_scores(k, nr, valid, p).items()}
-    return dict(kappa=k, nrmse=nr, n_peaks=n, valid=valid, ok=ok, **sc) if parts else sc['rho']
+    p = _as_params(params, RhoParams); out = []
+    for s in range(0, xc.shape[0], chunk):
+        x, y = xc[s:s + chunk], yc[s:s + chunk]
+        G, C, E, fin = _stats_torch(x, y)
+        out.append(_rho_stats(x, G, C, E, W[s:s + chunk], b[s:s + chunk], _ok_stats(G, C, E, fin, x.shape[-1], flat_tol), fs, p))
+    d = _cat(out)
+    return d if parts else d['rho']
 
 # %% ../nbs/07_calib.ipynb #3d3ea835
 def _logit(p): p = min(max(p, 1e-6), 1 - 1e-6); return math.log(p / (1 - p))
@@ -503,7 +540,7 @@ class RhoPlusParams:
         "Inverse of `to_dict` (lists become tuples)."
         return cls(**{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in d.items()})
 
-# %% ../nbs/07_calib.ipynb #dca22a0c
+# %% ../nbs/07_calib.ipynb #8b0fbfed
 def rho_plus_features_torch(xc, yc,          # Calibration windows (B, 3, Lc), (B, 12, Lc), normalised
                             W, b,            # PCM maps (B, 3, 12), (B, 12)
                             w_pop, b_pop,    # Population map (3, 12), (12,)
@@ -525,22 +562,30 @@ def rho_plus_features_torch(xc, yc,          # Calibration windows (B, 3, Lc), (
     l = lambda v: torch.log10(v + 1e-3)
     return torch.stack([l(nr), l(ge), torch.log10(_kappa(G)), amp, l(wd)], -1)
 
+def _rho_plus_stats(x, y, G, C, E, W, b, ok, p, w_pop, b_pop):
+    "ρ⁺ and its features for one chunk from the window statistics."
+    F = rho_plus_features_torch(x, y, W, b, w_pop, b_pop, stats=(G, C, E))
+    t = lambda v: torch.tensor(v, dtype=torch.float64, device=F.device)
+    z = p.intercept + ((F - t(p.mean)) / t(p.scale) * t(p.coef)).sum(-1)
+    return dict(features=F, ok=ok, rho=torch.where(ok & torch.isfinite(z), _sig(z), 0.))
+
 def rho_plus_torch(xc, yc, W, b,           # Calibration windows and PCM maps, as `rho_torch`
                    fs:float=None,          # Unused (ρ⁺ has no beat term); accepted for a common signature
                    params:RhoPlusParams=None, # Fitted parameters (default: the hand-set rule)
                    w_pop=None, b_pop=None, # Population map (3, 12), (12,); required
                    flat_tol:float=1e-3,
                    parts:bool=False,       # Return dict(features, ok, rho) instead of ρ⁺ alone
+                   chunk:int=2048,         # Episodes per chunk
                   ):                       # ρ⁺ (B,) float64
     "ρ⁺ for a batch of calibration windows, in torch on the batch's device."
     if w_pop is None or b_pop is None: raise ValueError("rho_plus_torch: the population map (w_pop, b_pop) is required")
-    p = _as_params(params, RhoPlusParams)
-    ok = calib_ok(xc, yc, flat_tol)
-    F = rho_plus_features_torch(xc, yc, W, b, w_pop, b_pop)
-    t = lambda v: torch.tensor(v, dtype=torch.float64, device=F.device)
-    z = p.intercept + ((F - t(p.mean)) / t(p.scale) * t(p.coef)).sum(-1)
-    r = torch.where(ok & torch.isfinite(z), _sig(z), 0.)
-    return dict(features=F, ok=ok, rho=r) if parts else r
+    p = _as_params(params, RhoPlusParams); out = []
+    for s in range(0, xc.shape[0], chunk):
+        x, y = xc[s:s + chunk], yc[s:s + chunk]
+        G, C, E, fin = _stats_torch(x, y)
+        out.append(_rho_plus_stats(x, y, G, C, E, W[s:s + chunk], b[s:s + chunk], _ok_stats(G, C, E, fin, x.shape[-1], flat_tol), p, w_pop, b_pop))
+    d = _cat(out)
+    return d if parts else d['rho']
 
 # %% ../nbs/07_calib.ipynb #700f9669
 def rho_plus_ref(xc, yc, W, b,             # One window (3, Lc), (12, Lc) and its PCM map (3, 12), (12,)
@@ -596,3 +641,32 @@ def fit_rho_plus(features:np.ndarray,  # (n, 5) ρ⁺ features of training calib
     opt.step(loss)
     c = th.detach().numpy()
     return RhoPlusParams(tuple(m.tolist()), tuple(s.tolist()), tuple(c[1:].tolist()), float(c[0]), True)
+
+# %% ../nbs/07_calib.ipynb #cde489bd
+def calibrate_torch(xc:torch.Tensor,   # Calibration inputs (B, 3, Lc), normalised, any device
+                    yc:torch.Tensor,   # Calibration 12 leads (B, 12, Lc)
+                    w_pop, b_pop,      # Population map (3, 12), (12,): the prior and the fallback target
+                    fs:float,          # Sampling rate (Hz); required
+                    lam_w:float=1., lam_b:float=.1,
+                    score:str='rho',   # 'rho' (reference), 'rho_plus' or 'one' (ρ ≡ 1: pure PCM)
+                    params=None,       # RhoParams / RhoPlusParams (or their dicts); None = defaults
+                    flat_tol:float=1e-3,
+                    chunk:int=2048,
+                   )->dict:            # W, b (PCM), rho (B,), W_eff, b_eff; float64
+    "PCM + calibration score + soft fallback for a batch, in one pass over the windows."
+    if score not in ('rho', 'rho_plus', 'one'): raise ValueError(f"calibrate_torch: score must be 'rho', 'rho_plus' or 'one', got {score!r}")
+    _check_lam(lam_w, lam_b)
+    p = None if score == 'one' else _as_params(params, RhoParams if score == 'rho' else RhoPlusParams)
+    wp, bp = _priors(w_pop, b_pop, 3, 12, xc.device); out = []
+    for s in range(0, xc.shape[0], chunk):
+        x, y = xc[s:s + chunk], yc[s:s + chunk]
+        G, C, E, fin = _stats_torch(x, y, chunk)
+        W, b = _solve_torch(G, C, lam_w, lam_b, wp, bp)
+        W, b = torch.where(fin[:, None, None], W, wp), torch.where(fin[:, None], b, bp)
+        if score == 'one': r = torch.ones(len(x), dtype=torch.float64, device=x.device)
+        else:
+            ok = _ok_stats(G, C, E, fin, x.shape[-1], flat_tol)
+            r = (_rho_stats(x, G, C, E, W, b, ok, fs, p) if score == 'rho' else _rho_plus_stats(x, y, G, C, E, W, b, ok, p, wp, bp))['rho']
+        We, be = fallback(r, W, b, wp, bp)
+        out.append(dict(W=W, b=b, rho=r, W_eff=We, b_eff=be))
+    return _cat(out)
