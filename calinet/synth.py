@@ -180,11 +180,13 @@ def heart_axis(deg:float)->str:
     if 120 < deg <= 180: return 'ARAD'
     return 'SAD'
 
-# %% ../nbs/02_synth.ipynb #9a59a67e
+# %% ../nbs/02_synth.ipynb #12bda2b2
 def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
     "Electrode noise (T, 9) in mV and its description."
     n_t = len(t); prof = _mix(rng, cfg.noise_mix)[0]; snr = rng.uniform(*dict(cfg.snr_db)[prof])
-    emg = shaped(rng, n_t, fs, 9, 'emg') * rng.uniform(0.5, 1.5, 9).astype(np.float32) * burst_envelope(rng, t, rate=0.3 if prof != 'clean' else 0.05)[:, None].astype(np.float32)
+    emg, white = shaped(rng, n_t, fs, 9, 'emg', with_white=True)
+    th = white * np.float32(rng.uniform(*cfg.thermal_uv) / 1000)                 # thermal: the white draw itself
+    emg = emg * rng.uniform(0.5, 1.5, 9).astype(np.float32) * burst_envelope(rng, t, rate=0.3 if prof != 'clean' else 0.05)[:, None].astype(np.float32)
     if prof in ('moderate', 'severe'):
         for e in rng.choice(9, rng.integers(1, 4), replace=False): emg[:, e] += em_transients(rng, t, rng.uniform(0.1, 1.), (0.2, 2.)) * 2
     aff = np.arange(9) if prof != 'severe' else rng.choice(9, rng.integers(1, 5), replace=False)
@@ -203,7 +205,6 @@ def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
     static = rng.random() < cfg.p_static
     mu = rng.uniform(*cfg.static_uv) if static else rng.uniform(*cfg.mains_uv)
     mn = mains(rng, t, mu, cfg.mains_hz)[:, None] * rng.normal(0, 1, 9)
-    th = shaped(rng, n_t, fs, 9, 'white') * np.float32(rng.uniform(*cfg.thermal_uv) / 1000)
     x = emg + (bw + mn) + th
     return x, dict(noise_profile=prof, snr_target_db=round(float(snr), 2), bw_kind=bwk, mains_uv=round(float(mu), 1),
                    baseline_drift=bwk != 'low' or bool(jumps), static_noise=bool(static), burst_noise=prof in ('moderate', 'severe'), artifacts=jumps)
@@ -447,7 +448,7 @@ def ptbxl_database(df:pd.DataFrame, seed:int=0)->pd.DataFrame:
     out['filename_hr'] = [f'records500/{_folder(i)}/{i:05d}_hr' for i in ids]
     return out[PTBXL_COLUMNS]
 
-# %% ../nbs/02_synth.ipynb #a9809413
+# %% ../nbs/02_synth.ipynb #e7cc5255
 def _jsonable(m):
     return {k: (v.tolist() if isinstance(v, np.ndarray) else int(v) if isinstance(v, np.integer) else float(v) if isinstance(v, np.floating) else v) for k, v in m.items()}
 
@@ -462,12 +463,11 @@ def write_ptbxl(root:str|Path,            # Folder to create (PTB-XL root layout
     if cfg.duration_range is not None: raise ValueError("write_ptbxl: PTB-XL records have a fixed length; duration_range must be None")
     ms, i, t0 = [], 0, time.time()
     for xs, mb in generate_batches(n_records, seed, cfg, batch_size, n_jobs):
-        for x, m in zip(xs, mb):
+        lr = resample_poly(np.stack(xs)[:, :, [0, 1, 6, 7, 8, 9, 10, 11]].astype(np.float64), 1, 5, axis=1) if write_100 else None
+        for j, (x, m) in enumerate(zip(xs, mb)):
             i += 1; f = _folder(i)
             write_wfdb16(root/'records500'/f/f'{i:05d}_hr', x, 500)
-            if write_100:
-                x8 = resample_poly(x[:, [0, 1, 6, 7, 8, 9, 10, 11]].astype(np.float64), 1, 5, axis=0)
-                write_wfdb16(root/'records100'/f/f'{i:05d}_lr', _finish(x8, replace(cfg, fs=500), 500), 100)
+            if write_100: write_wfdb16(root/'records100'/f/f'{i:05d}_lr', _finish(lr[j], cfg, 500), 100)
             ms.append(m)
         if log: log(f'  ptbxl: {i}/{n_records} records ({time.time() - t0:.0f} s)')
     df = meta_frame(ms, seed); db = ptbxl_database(df, seed)

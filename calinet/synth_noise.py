@@ -35,7 +35,7 @@ def swap_electrodes(e:np.ndarray, # Electrode potentials (..., T, 9)
     if kind not in REVERSALS: raise ValueError(f"swap_electrodes: unknown reversal {kind!r}; expected one of {list(REVERSALS)}")
     a, b = REVERSALS[kind]; e = e.copy(); e[..., [a, b]] = e[..., [b, a]]; return e
 
-# %% ../nbs/02b_synth_noise.ipynb #b5b9addc
+# %% ../nbs/02b_synth_noise.ipynb #5d8f9ae5
 def _h_emg(f): return (f / 10)**2 / (1 + (f / 10)**2) / (1 + (f / 200)**4)
 def _h_em(f): return (f / 1.)**2 / (1 + (f / 1.)**2) / (1 + (f / 10.)**4)
 SHAPES = dict(emg=_h_emg, em=_h_em, white=None)
@@ -45,13 +45,15 @@ def shaped(rng:np.random.Generator, # Record generator
            fs:float,                # Sampling rate, Hz
            n:int,                   # Channels
            kind:str='emg',          # 'emg', 'em' or 'white'
-          )->np.ndarray:            # Unit-RMS coloured noise (n_t, n)
-    "Gaussian noise with the spectrum of `kind`, shaped in the FFT domain."
+           with_white:bool=False,   # Also return the white noise the shaped noise was made from
+          ):                        # Coloured noise (n_t, n) of unit expected RMS (and the white (n_t, n))
+    "Gaussian noise with the spectrum of `kind`, shaped in the FFT domain (scaled by the filter's exact power gain)."
     if SHAPES[kind] is None: return rng.standard_normal((n_t, n), dtype=np.float32)
     w = rng.standard_normal((n, n_t), dtype=np.float32)
-    X = np.fft.rfft(w, axis=1) * SHAPES[kind](np.fft.rfftfreq(n_t, 1 / fs))
-    y = np.fft.irfft(X, n_t, axis=1).T
-    return (y / (y.std(0, keepdims=True) + 1e-12)).astype(np.float32)
+    h = SHAPES[kind](np.fft.rfftfreq(n_t, 1 / fs)).astype(np.float32)
+    p2 = h**2; p2[1:(n_t + 1) // 2] *= 2                     # full-spectrum power of the rfft bins
+    y = np.fft.irfft(np.fft.rfft(w, axis=1) * (h / np.sqrt(p2.sum() / n_t)), n_t, axis=1).T.astype(np.float32)
+    return (y, w.T) if with_white else y
 
 # %% ../nbs/02b_synth_noise.ipynb #80cbf5b7
 def burst_envelope(rng:np.random.Generator, t:np.ndarray, rate:float=0.3, depth:float=1.)->np.ndarray:
