@@ -214,7 +214,7 @@ def _bcast(obj, rank):
     if not dist.is_initialized(): return obj
     o = [obj if rank == 0 else None]; dist.broadcast_object_list(o, 0); return o[0]
 
-# %% ../nbs/11_train.ipynb #9ac31fb1
+# %% ../nbs/11_train.ipynb #7fa1ba80
 CURVE_COLS = ('epoch', 'train_loss', *HEADLINE, 'val_score', 'lr', 'episodes_per_s', 'train_s', 'val_s', 'n_skipped')
 
 def _epoch_seed(seed, rank, epoch): return (int(seed) * 1_000_003 + rank * 7919 + epoch * 104_729) % 2**62
@@ -253,7 +253,7 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
     lc, lt = round(cfg.calib_s*fs), round(cfg.target_s*fs)
     gaps = torch.tensor([round(g*fs) for g in cfg.gaps_s], dtype=torch.long, device=dev)
     lbs = cfg.bs // world; micro = min(cfg.micro_bs or lbs, lbs)
-    steps = max(1, (cfg.episodes_per_epoch or sig.shape[0] * world) // cfg.bs)
+    steps = max(1, (cfg.episodes_per_epoch or sig.shape[0]) // cfg.bs)   # global steps; every rank holds the whole training set
     amp = cfg.amp and dev.type == 'cuda'
     meta = dict(meta or {}, config=asdict(cfg)); meta.setdefault('git_commit', git_commit(Path(__file__).parent if '__file__' in globals() else '.'))
     ck_args = dict(name=cfg.model, norm=norm, pop=pop, fs=fs, rho_params=rho_params)
