@@ -477,7 +477,7 @@ def write_ptbxl(root:str|Path,            # Folder to create (PTB-XL root layout
         for eid, r in df.iterrows(): f.write(json.dumps(_jsonable(dict(ecg_id=int(eid), **r.to_dict()))) + '\n')
     return root
 
-# %% ../nbs/02_synth.ipynb #689a4c65
+# %% ../nbs/02_synth.ipynb #dbb2afc7
 SNOMED = {'NORM': 426783006, '1AVB': 270492004, 'CRBBB': 59118001, 'IRBBB': 713426002, 'CLBBB': 164909002, 'LAFB': 445118002,
           'IVCD': 698252002, 'WPW': 74390002, 'ISC_': 429622005, 'ISCAL': 429622005, 'ISCIN': 429622005, 'ISCAS': 429622005,
           'NST_': 429622005, 'NDT': 164934002, 'LNGQT': 111975006, 'INJAS': 164931005, 'INJIN': 164931005,
@@ -501,7 +501,9 @@ def write_cpsc(root:str|Path, n_records:int, seed:int=0, cfg:SynthConfig=None, b
             refs.append(dict(Recording=name, First_label=cl[0] if cl else np.nan, Second_label=cl[1] if len(cl) > 1 else np.nan, Third_label=cl[2] if len(cl) > 2 else np.nan))
             ms.append(dict(m, record=name, dx=dx))
         if log: log(f'  cpsc: {i}/{n_records} records ({time.time() - t0:.0f} s)')
-    pd.DataFrame(refs).to_csv(root/'REFERENCE.csv', index=False)
+    ref = pd.DataFrame(refs)
+    for c in ('First_label', 'Second_label', 'Third_label'): ref[c] = ref[c].astype('Int64')
+    ref.to_csv(root/'REFERENCE.csv', index=False)
     (root/'RECORDS').write_text(''.join(f'g{(k - 1) // 1000 + 1}/A{k:04d}\n' for k in range(1, i + 1)))
     df = meta_frame(ms, seed)
     with open(root/'synth_meta.jsonl', 'w') as f:
