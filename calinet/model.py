@@ -225,7 +225,7 @@ class CaLiNetE(PCM):
         y = apply_linear(xt, cal['w_eff'], cal['b_eff']) + self.net(xt, self.conditioning(cal))
         return (y, cal) if return_aux else y
 
-# %% ../nbs/10_model.ipynb #d805c0fa
+# %% ../nbs/10_model.ipynb #5a736b81
 MODELS = dict(gl=GL, pcm=PCM, unet=UNet, transformer=Transformer, unet_anchor=UNetAnchor, calinet_e=CaLiNetE)
 MODEL_LABELS = dict(gl='GL', pcm='PCM', unet='1D U-Net', transformer='Transformer', unet_anchor='1D U-Net w/ anchor',
                     calinet_e='CaLiNet-E')
@@ -245,7 +245,7 @@ def build_model(name:str,         # One of `MODELS`
     if fs is None: raise ValueError(f"model {name!r} needs the sampling rate fs (no default: the ρ R-peak detector depends on it)")
     return cls(w_pop, b_pop, fs, rho_params=rho_params, **args)
 
-# %% ../nbs/10_model.ipynb #6f186d91
+# %% ../nbs/10_model.ipynb #2b45607f
 def predict_12(model:nn.Module,  # Any model of `MODELS`
                xt, xc=None, yc=None, # Target inputs (B, 3, Lt); calibration (B, 3, Lc), (B, 12, Lc)
                bs:int=512,       # Batch size

@@ -419,7 +419,7 @@ def train_run(data:RunData, cfg:TrainConfig,
     atomic_write(run/'summary.json', json.dumps(_plain(summ), indent=1, default=str))
     return summ
 
-# %% ../nbs/11_train.ipynb #fe12c523
+# %% ../nbs/11_train.ipynb #c10ee39c
 def load_runs(runs_dir)->pd.DataFrame:
     "One row per finished run (summary.json present) under `runs_dir`."
     rows = []
@@ -428,6 +428,8 @@ def load_runs(runs_dir)->pd.DataFrame:
         var = name.rsplit('_seed', 1)[0]
         r = dict(run=name, model=s['model'], variant=var, seed=int(s.get('seed', s['config']['seed'])), path=str(f.parent),
                  best_epoch=s.get('best_epoch'), epochs_run=s.get('epochs_run'), train_s=s.get('train_s'), episodes_per_s=s.get('episodes_per_s'))
+        c = s['config']; per = c.get('episodes_per_epoch') or s.get('n_train_records', 0)
+        r['train_episodes'] = int((s.get('epochs_run') or 0) * (per // c['bs']) * c['bs'])   # episodes seen in training
         for split in ('valid', 'test'): r.update({f'{split}_{k}': v for k, v in s[split].items()})
         rows.append(r)
     if not rows: raise FileNotFoundError(f"{runs_dir}: no finished run (no */summary.json); run the train notebook first")
