@@ -81,7 +81,7 @@ def cpsc_config(**kw)->SynthConfig:
 
 def _mix(rng, mix): return mix[rng.choice(len(mix), p=np.array([m[1] for m in mix]) / sum(m[1] for m in mix))]
 
-# %% ../nbs/02_synth.ipynb #bdff842e
+# %% ../nbs/02_synth.ipynb #20ff1551
 def _patient_ss(seed, p, j): return np.random.SeedSequence(seed, spawn_key=(1, p, j))
 
 def draw_patient(seed:int, p:int, cfg:SynthConfig)->dict:
@@ -98,7 +98,7 @@ def draw_patient(seed:int, p:int, cfg:SynthConfig)->dict:
     K[t, 0] = 0.04 + (K[t, 0] - 0.04) * f_qt; K[t, 1] *= f_qt
     K, fx = apply_codes(rng, K, codes)
     bmi = weight / (height / 100)**2
-    g = rng.normal(25 - 0.3 * (age - 60) - (15 if bmi > 30 else 0), 22)
+    g = rng.normal(25 - 0.3 * (age - 60) - (15 if bmi > 30 else 0), 22) + fx.get('gamma', 0.)
     gain = np.exp(rng.normal(0, cfg.gain_sd)) * (0.9 if female else 1.) * (0.85 if bmi > 30 else 1.) * (1 - 0.004 * max(age - 60, 0))
     dl = np.stack([rotation(*rng.normal(0, cfg.limb_deg, 3)) @ DOWER[i] * np.exp(rng.normal(0, cfg.limb_scale_sd)) for i in (0, 1)])
     el = rng.normal(0, cfg.sd_el_cm, (6, 3)) * np.array([1, 1, 0.3])

@@ -14,7 +14,7 @@ from .synth import SynthConfig, generate
 
 # %% auto #0
 __all__ = ['FAULTS', 'AMP_BANDS', 'PREVALENCE', 'recon_scores', 'median_beats', 'wave_amplitudes', 'rpeak_f1', 'fault_effects',
-           'realism_table']
+           'label_consistency', 'realism_table']
 
 # %% ../nbs/02e_synth_realism.ipynb #7f6d8049
 class _ArrayCache:
@@ -106,7 +106,7 @@ def _auroc(pos, neg):
     pos, neg = np.asarray(pos), np.asarray(neg)
     return float(((pos[:, None] > neg[None]).sum() + 0.5 * (pos[:, None] == neg[None]).sum()) / (len(pos) * len(neg)))
 
-# %% ../nbs/02e_synth_realism.ipynb #8931ec0c
+# %% ../nbs/02e_synth_realism.ipynb #6cfb713e
 AMP_BANDS = {('I', 'R'): (0.2, 1.2), ('II', 'R'): (0.5, 1.8), ('V1', 'R'): (0.1, 0.6), ('V1', 'S'): (0.3, 1.5),
              ('V2', 'R'): (0.2, 1.2), ('V2', 'S'): (0.5, 2.5), ('V3', 'R'): (0.4, 1.8), ('V4', 'R'): (0.7, 2.6),
              ('V5', 'R'): (0.7, 2.6), ('V6', 'R'): (0.5, 2.0), ('II', 'T'): (0.1, 0.5), ('V2', 'T'): (0.3, 1.0), ('V5', 'T'): (0.1, 0.6)}
@@ -114,6 +114,25 @@ PREVALENCE = dict(NORM=43.6, MI=25.1, STTC=24.0, CD=22.5, HYP=12.2)
 
 def _row(check, value, lo, hi, group='', n=None):
     return dict(group=group, check=check, value=float(value), lo=lo, hi=hi, ok=bool(lo <= value <= hi), n=n)
+
+def _sure(M, code): return np.nonzero(M.scp_codes.map(lambda d: d.get(code, -1) >= 100).to_numpy())[0]
+
+def label_consistency(Y:np.ndarray, M:pd.DataFrame, fs:float=500)->list:
+    "Share of likelihood-100 records meeting their code's lead-level criterion (spec §4.7), as table rows."
+    rows = []
+    for code, col, test, txt in (('CLBBB', 'qrs_ms', lambda v: v >= 120, 'QRS ≥ 120 ms'), ('CRBBB', 'qrs_ms', lambda v: v >= 120, 'QRS ≥ 120 ms'),
+                                 ('1AVB', 'pr_ms', lambda v: v > 200, 'PR > 200 ms'), ('LAFB', 'axis_deg', lambda v: v <= -45, 'axis ≤ −45°')):
+        i = _sure(M, code)
+        if len(i): rows.append(_row(f'{code} (likelihood 100) with {txt} (%)', 100 * test(M[col].iloc[i]).mean(), 80, 100, 'label consistency', len(i)))
+    i = _sure(M, 'LVH')
+    if len(i):
+        ok = []
+        for k in i:
+            a = wave_amplitudes(median_beats(Y[k], M.r_peaks.iloc[k], M.beat_types.iloc[k], fs), fs)
+            sl = a.loc['V1', 'S'] + max(a.loc['V5', 'R'], a.loc['V6', 'R']); co = a.loc['aVL', 'R'] + a.loc['V3', 'S']
+            ok.append(sl > 3.5 or co > (2.0 if M.sex.iloc[k] else 2.8))
+        rows.append(_row('LVH (likelihood 100) meeting Sokolow–Lyon or Cornell (%)', 100 * np.mean(ok), 50, 100, 'label consistency', len(i)))
+    return rows
 
 def realism_table(X:np.ndarray, M:pd.DataFrame, fs:float=500, faults:pd.DataFrame=None,
                   folds=(9, 10),   # Folds scored for reconstruction: ints, or tuples of folds pooled into one row
@@ -143,6 +162,7 @@ def realism_table(X:np.ndarray, M:pd.DataFrame, fs:float=500, faults:pd.DataFram
              _row('NORM median QTc (ms)', nm.qtc_ms.median(), 380, 440, 'intervals', len(nm)),
              _row('NORM median PR (ms)', nm.pr_ms.median(), 120, 200, 'intervals', len(nm)),
              _row('NORM axis within −30…+90° (%)', 100 * nm.axis_deg.between(-30, 90).mean(), 88, 100, 'intervals', len(nm))]
+    rows += label_consistency(Y, M, fs)
     f1 = np.array([rpeak_f1(Y[i, 1], M.r_peaks.iloc[i], fs) for i in range(len(X))])   # high-passed lead II, as the protocol sees it
     f50 = np.array([rpeak_f1(Y[i, 1], M.r_peaks.iloc[i], fs, tol_s=0.05) for i in range(len(X))])
     cl = M.noise_profile.isin(['clean', 'mild']).to_numpy() & M.cal_fail_type.isna().to_numpy() & M.lead_reversal.isna().to_numpy()
