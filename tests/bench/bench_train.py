@@ -10,7 +10,7 @@ Prints, for the machine it runs on (CUDA if available, else CPU):
 Targets on one H100 (issue 5): CaLiNet-E >= 10,000 episodes/s (>= 30x the reference design), validation < 1 s.
 Run: `python tests/bench/bench_train.py [--quick]` or `make bench`.
 """
-import sys, time, warnings
+import os, sys, time, warnings
 warnings.filterwarnings('ignore')
 import numpy as np
 import torch
@@ -55,7 +55,8 @@ def train_speed(m, sig, lens, bs, steps, dev, amp, micro=0, warm=1):
 def main(quick=False):
     dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu'); gpu = dev.type == 'cuda'
     if not gpu: torch.set_num_threads(2)
-    print(f'device: {torch.cuda.get_device_name(dev) if gpu else f"CPU, {torch.get_num_threads()} threads"}; torch {torch.__version__}')
+    print(f'device: {torch.cuda.get_device_name(dev) if gpu else f"CPU, {torch.get_num_threads()} threads"}; torch {torch.__version__}; '
+          f'load average {os.getloadavg()[0]:.1f} (CPU figures are only comparable on an otherwise idle machine)')
     raw, _ = fixture_ecg(64, 5000, 500, seed=0)
     norm = Normaliser.fit(raw); z = norm.transform(raw)
     W, b = calib.ridge_fit(z[:, IN_IDX].transpose(1, 0, 2).reshape(3, -1), z.transpose(1, 0, 2).reshape(12, -1))
@@ -80,6 +81,7 @@ def main(quick=False):
     t0 = time.perf_counter(); V = Validator(ep, norm, 500, dict(tau_n=0.41, tau_m=1.06), dev, bs=1024 if gpu else 256, amp=amp); t_fid = time.perf_counter() - t0
     m = build_model('calinet_e', W, b, fs=500).to(dev); V(m)
     sync(dev); t0 = time.perf_counter(); V(m); sync(dev); t_val = time.perf_counter() - t0
+    print(f'load average at the end: {os.getloadavg()[0]:.1f}')
     print(f'validation pass, CaLiNet-E, {n} episodes (predict + PCC + nRMSE + morphology + score): {t_val:.2f} s '
           f'({n / t_val:.0f} episodes/s); fiducials of the true signals, once per run: {t_fid:.2f} s  (target on one H100: < 1 s)')
 
