@@ -177,7 +177,7 @@ class PopulationMap:
         if W.shape != (3, 12) or b.shape != (12,): raise ValueError(f"PopulationMap.from_dict: W {W.shape} / b {b.shape}, expected (3, 12) / (12,)")
         return cls(W, b, **d)
 
-# %% ../nbs/07_calib.ipynb #f7303e5d
+# %% ../nbs/07_calib.ipynb #decc69f3
 def _cache_skips(cache, split:str='train')->dict:
     "Records of `split` that the cache excluded, by reason ('skip: …' = unreadable, else the screen's reason)."
     m = getattr(cache, 'meta', None)
@@ -198,25 +198,29 @@ def fit_population(cache,             # Prepared cache: `rows(split)` and `recor
                    lam_b:float=.1,    # Penalty on the bias
                    exact:bool=True,   # Set input and limb columns analytically (W6); False = the reference's pure fit
                    screen=None,       # Optional extra per-record screen: callable (12, T) mV -> reason or None
+                   batch:int=64,      # Records read and reduced together (equal-length records share one batched Gram)
                    progress:bool=False, # Show a tqdm bar
                   )->PopulationMap:
     "Population ridge (GL) streamed over training records, with the screening counts."
     if norm is None: raise ValueError("fit_population: `norm` (the training-fold Normaliser) is required")
     skipped = _cache_skips(cache, 'train') if rows is None else {}
-    rows = cache.rows('train') if rows is None else rows
+    rows = np.asarray(cache.rows('train') if rows is None else rows)
     G, C, n_rec, n_smp = np.zeros((4, 4)), np.zeros((4, 12)), 0, 0
-    it = rows
+    it = range(0, len(rows), max(1, int(batch)))
     if progress:
-        from tqdm.auto import tqdm; it = tqdm(rows, desc='population fit')
-    for i in it:
-        rec = np.asarray(cache.record(i))
-        if rec.ndim != 2 or rec.shape[0] != 12: raise ValueError(f"fit_population: record {i} has shape {rec.shape}, expected (12, T)")
-        why = screen(rec) if screen is not None else None
-        if why is None and not np.isfinite(rec).all(): why = 'non-finite'
-        if why:
-            skipped[why] = skipped.get(why, 0) + 1; continue
-        z = norm.transform(rec)
-        g, c = ridge_gram(z[IN_IDX], z); G += g; C += c; n_rec += 1; n_smp += rec.shape[1]
+        from tqdm.auto import tqdm; it = tqdm(it, desc='population fit', unit_scale=batch)
+    for s in it:
+        recs = []
+        for i in rows[s:s + batch]:
+            rec = np.asarray(cache.record(i))
+            if rec.ndim != 2 or rec.shape[0] != 12: raise ValueError(f"fit_population: record {i} has shape {rec.shape}, expected (12, T)")
+            why = screen(rec) if screen is not None else None
+            if why is None and not np.isfinite(rec).all(): why = 'non-finite'
+            if why: skipped[why] = skipped.get(why, 0) + 1
+            else: recs.append(rec)
+        for L in sorted({r.shape[1] for r in recs}):
+            z = norm.transform(np.stack([r for r in recs if r.shape[1] == L]))
+            g, c = ridge_gram(z[:, IN_IDX], z); G += g.sum(0); C += c.sum(0); n_rec += len(z); n_smp += len(z) * L
     if not n_rec: raise ValueError(f"fit_population: no record left to fit (skipped: {skipped})")
     W, b = ridge_solve(G, C, lam_w, lam_b)
     if exact:
