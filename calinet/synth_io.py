@@ -12,14 +12,14 @@ from .core import LEADS
 # %% auto #0
 __all__ = ['PTBXL_SIG_NAMES', 'CPSC_SIG_NAMES', 'to_digital', 'write_wfdb16', 'write_cpsc']
 
-# %% ../nbs/02c_synth_io.ipynb #0c0dd093
+# %% ../nbs/02c_synth_io.ipynb #6af65e7b
 PTBXL_SIG_NAMES = ('I', 'II', 'III', 'AVR', 'AVL', 'AVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6')   # PTB-XL headers: upper case
 
 def to_digital(x:np.ndarray,     # Signal (T, L), mV
                gain:float=1000., # Digital units per mV
               )->np.ndarray:     # int16 (T, L); out-of-range values saturate at ±32767 (as a recorder clips)
     "Quantise mV to int16 ADC units."
-    x = np.asarray(x); d = np.rint(x * (np.float32(gain) if x.dtype == np.float32 else gain))
+    d = np.rint(np.asarray(x, np.float64) * gain)                 # float64: float32 products misround half-µV values
     if not np.isfinite(d).all(): raise ValueError("to_digital: signal contains NaN or inf")
     return np.clip(d, -32767, 32767, out=d).astype('<i2')
 
