@@ -173,13 +173,14 @@ def rho_plus_training_set(ep:dict,       # Training episodes (`calinet.episodes`
             fam[i], lev[i] = f, l
     return dict(features=F, rho_star=rs, weight=wt, family=fam, level=lev)
 
-# %% ../nbs/09_perturb.ipynb #e1a0cb44
+# %% ../nbs/09_perturb.ipynb #576005d7
 def fit_scores(ep:dict,        # Training episodes: x_calib, y_calib, x_test, y_test, normalised
                pop,            # Population map
                fs:float,       # Sampling rate (Hz)
                sd:np.ndarray,  # Normaliser σ (12,) (+ε)
                seed:int=0,
                lam_w:float=1., lam_b:float=.1,
+               p_clean:float=.3, # Share of ρ⁺ training episodes left clean (the rest get a random fault)
               )->dict:         # rho (RhoParams), rho_report (dict), rho_plus (RhoPlusParams), rho_plus_n (int)
     "Fit ρ (reference percentile rule) and ρ⁺ (against downstream error) on training episodes."
     import torch
@@ -187,7 +188,7 @@ def fit_scores(ep:dict,        # Training episodes: x_calib, y_calib, x_test, y_
     W, b = ridge_fit(ep['x_calib'], ep['y_calib'], lam_w, lam_b, pop.W, pop.b)
     g = rho_torch(torch.as_tensor(ep['x_calib']), torch.as_tensor(ep['y_calib']), torch.tensor(W), torch.tensor(b), fs, parts=True)
     rp, rep = fit_rho_params(g['nrmse'].numpy(), g['kappa'].numpy())
-    ts = rho_plus_training_set(ep, pop, fs, sd, seed, lam_w, lam_b)
+    ts = rho_plus_training_set(ep, pop, fs, sd, seed, lam_w, lam_b, p_clean)
     return dict(rho=rp, rho_report=rep, rho_plus=fit_rho_plus(ts['features'], ts['rho_star'], ts['weight']), rho_plus_n=len(ts['rho_star']))
 
 # %% ../nbs/09_perturb.ipynb #62cb4f77
