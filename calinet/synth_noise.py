@@ -55,7 +55,7 @@ def shaped(rng:np.random.Generator, # Record generator
     y = np.fft.irfft(np.fft.rfft(w, axis=1) * (h / np.sqrt(p2.sum() / n_t)), n_t, axis=1).T.astype(np.float32)
     return (y, w.T) if with_white else y
 
-# %% ../nbs/02b_synth_noise.ipynb #80cbf5b7
+# %% ../nbs/02b_synth_noise.ipynb #2b86da51
 def burst_envelope(rng:np.random.Generator, t:np.ndarray, rate:float=0.3, depth:float=1.)->np.ndarray:
     "Log-normal muscle-burst envelope (T,), 1 outside bursts; bursts of 0.3–3 s at `rate` per s."
     env = np.ones_like(t)
@@ -82,7 +82,8 @@ def baseline(rng:np.random.Generator, t:np.ndarray, rms_mv, f_resp:float=0.25, n
     tc = np.linspace(t[0], t[-1], max(2, int((t[-1] - t[0]) / 0.05) + 1))   # content < 0.5 Hz: 50 ms grid + linear interpolation
     yc = (a[..., None] * np.sin(2*np.pi*f[..., None]*tc + ph[..., None])).sum(1)   # (m, Tc)
     yc /= yc.std(1, keepdims=True) + 1e-12
-    y = np.stack([np.interp(t, tc, r) for r in yc], 1) * np.asarray(rms_mv, float)
+    f = (t - tc[0]) / (tc[1] - tc[0]); i = np.clip(f.astype(np.int64), 0, len(tc) - 2); w = (f - i)[:, None]
+    y = (yc.T[i] * (1 - w) + yc.T[i + 1] * w) * np.asarray(rms_mv, float)   # linear interpolation, all channels at once
     return y[:, 0] if n is None else y
 
 def baseline_jump(t:np.ndarray, t0:float, amp_mv:float, tau_s:float=1.)->np.ndarray:

@@ -102,7 +102,7 @@ def dipole_path(tau:np.ndarray)->np.ndarray:
     w = np.exp(-0.5 * ((tau[:, None] - _MOVE[:, 0]) / _MOVE[:, 1])**2)
     return w @ _MOVE[:, 2:]
 
-# %% ../nbs/02a_synth_source.ipynb #d23cba24
+# %% ../nbs/02a_synth_source.ipynb #27a96f24
 _GEN = np.array([[[0, 0, 0], [0, 0, -1], [0, 1, 0]], [[0, 0, 1], [0, 0, 0], [-1, 0, 0]], [[0, -1, 0], [1, 0, 0], [0, 0, 0]]], float)
 
 def _interp_rows(tc, yc, t):
@@ -127,13 +127,12 @@ def lead_templates(K:np.ndarray,        # Kernels (K, 6), already rotated and sc
     tc = np.r_[tau[::step], tau[-1]] if (len(tau) - 1) % step else tau[::step]
     rd = r0 + move * dipole_path(tc)                          # (Gc, 3)
     Lp = _interp_rows(tc, precordial_vectors(re, rd, beta), tau)   # (G, 6, 3)
-    out = np.empty((4, len(tau), 8))
-    out[:3, :, :2] = np.einsum('la,gat->gtl', limb, d)
-    out[:3, :, 2:] = (Lp[None] * d.transpose(0, 2, 1)[:, :, None, :]).sum(-1)
     dt = d.sum(0)                                             # (3, G)
-    rot = np.einsum('a,aij->ij', np.asarray(resp_rad, float), _GEN) @ dt     # (3, G)
-    out[3, :, :2] = (limb @ rot).T
-    out[3, :, 2:] = (Lp * rot.T[:, None, :]).sum(-1)
+    rot = np.einsum('a,aij->ij', np.asarray(resp_rad, float), _GEN) @ dt     # (3, G): small-angle respiratory rotation
+    D = np.concatenate([d, rot[None]], 0)                     # (4 groups, 3, G)
+    out = np.empty((4, len(tau), 8))
+    out[:, :, :2] = np.einsum('la,gat->gtl', limb, D)
+    out[:, :, 2:] = np.matmul(Lp, D.transpose(2, 1, 0)).transpose(2, 0, 1)   # per grid point (6, 3) @ (3, 4)
     A = np.asarray(resp_cm, float); h = 0.05
     if np.abs(A).sum() > 0:                                   # translation: lead-field Jacobian at the mean position
         nA = np.linalg.norm(A); u = A / nA
