@@ -336,7 +336,7 @@ def _finish(x8, cfg, fs0):
     out[:, 2:6] = derive_limb(x8[:, 0], x8[:, 1]).T
     return out
 
-# %% ../nbs/02_synth.ipynb #c958d219
+# %% ../nbs/02_synth.ipynb #bac65e6c
 def plan(n_records:int, seed:int=0, cfg:SynthConfig=SynthConfig())->list:
     "(patient, visit) of every record, in order."
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
@@ -353,15 +353,19 @@ def _run_chunk(args):
         x, m = simulate_record(seed, p, v, cfg, cache[p]); xs.append(x); ms.append(m)
     return xs, ms
 
-def generate_batches(n_records:int, seed:int=0, cfg:SynthConfig=SynthConfig(), batch_size:int=128, n_jobs:int=1):
-    "Yield (list of (T, 12) float32 signals, list of metadata dicts) in record order."
-    items = plan(n_records, seed, cfg); chunks = [(seed, cfg, items[i:i + batch_size]) for i in range(0, len(items), batch_size)]
+def _map_chunks(fn, chunks, n_jobs):
+    "fn over chunks, in order; in forked worker processes when n_jobs > 1."
     if n_jobs <= 1:
-        for c in chunks: yield _run_chunk(c)
+        for c in chunks: yield fn(c)
         return
     import multiprocessing as mp
     with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context('fork')) as ex:
-        yield from ex.map(_run_chunk, chunks)
+        yield from ex.map(fn, chunks)
+
+def generate_batches(n_records:int, seed:int=0, cfg:SynthConfig=SynthConfig(), batch_size:int=128, n_jobs:int=1):
+    "Yield (list of (T, 12) float32 signals, list of metadata dicts) in record order."
+    items = plan(n_records, seed, cfg)
+    yield from _map_chunks(_run_chunk, [(seed, cfg, items[i:i + batch_size]) for i in range(0, len(items), batch_size)], n_jobs)
 
 # %% ../nbs/02_synth.ipynb #0708b4bf
 def _scp(m):
@@ -448,9 +452,20 @@ def ptbxl_database(df:pd.DataFrame, seed:int=0)->pd.DataFrame:
     out['filename_hr'] = [f'records500/{_folder(i)}/{i:05d}_hr' for i in ids]
     return out[PTBXL_COLUMNS]
 
-# %% ../nbs/02_synth.ipynb #e7cc5255
+# %% ../nbs/02_synth.ipynb #3ba9686a
 def _jsonable(m):
     return {k: (v.tolist() if isinstance(v, np.ndarray) else int(v) if isinstance(v, np.integer) else float(v) if isinstance(v, np.floating) else v) for k, v in m.items()}
+
+def _write_ptbxl_chunk(args):
+    "Generate and write one chunk of records (runs in a worker: only metadata travels back)."
+    seed, cfg, items, i0, root, write_100 = args
+    xs, ms = _run_chunk((seed, cfg, items))
+    lr = resample_poly(np.stack(xs)[:, :, [0, 1, 6, 7, 8, 9, 10, 11]].astype(np.float64), 1, 5, axis=1) if write_100 else None
+    for j, x in enumerate(xs):
+        i = i0 + j + 1; f = _folder(i)
+        write_wfdb16(root/'records500'/f/f'{i:05d}_hr', x, 500)
+        if write_100: write_wfdb16(root/'records100'/f/f'{i:05d}_lr', _finish(lr[j], cfg, 500), 100)
+    return ms
 
 def write_ptbxl(root:str|Path,            # Folder to create (PTB-XL root layout)
                 n_records:int,            # Number of records (ecg_id 1…n)
@@ -461,15 +476,11 @@ def write_ptbxl(root:str|Path,            # Folder to create (PTB-XL root layout
     "Generate and write a synthetic cohort in the exact PTB-XL folder layout."
     root = Path(root); cfg = replace(cfg or SynthConfig(), fs=500)
     if cfg.duration_range is not None: raise ValueError("write_ptbxl: PTB-XL records have a fixed length; duration_range must be None")
-    ms, i, t0 = [], 0, time.time()
-    for xs, mb in generate_batches(n_records, seed, cfg, batch_size, n_jobs):
-        lr = resample_poly(np.stack(xs)[:, :, [0, 1, 6, 7, 8, 9, 10, 11]].astype(np.float64), 1, 5, axis=1) if write_100 else None
-        for j, (x, m) in enumerate(zip(xs, mb)):
-            i += 1; f = _folder(i)
-            write_wfdb16(root/'records500'/f/f'{i:05d}_hr', x, 500)
-            if write_100: write_wfdb16(root/'records100'/f/f'{i:05d}_lr', _finish(lr[j], cfg, 500), 100)
-            ms.append(m)
-        if log: log(f'  ptbxl: {i}/{n_records} records ({time.time() - t0:.0f} s)')
+    ms, t0 = [], time.time(); items = plan(n_records, seed, cfg)
+    chunks = [(seed, cfg, items[i:i + batch_size], i, root, write_100) for i in range(0, len(items), batch_size)]
+    for mb in _map_chunks(_write_ptbxl_chunk, chunks, n_jobs):
+        ms += mb
+        if log: log(f'  ptbxl: {len(ms)}/{n_records} records ({time.time() - t0:.0f} s)')
     df = meta_frame(ms, seed); db = ptbxl_database(df, seed)
     db.to_csv(root/'ptbxl_database.csv'); scp_statements().to_csv(root/'scp_statements.csv')
     (root/'RECORDS').write_text(''.join(f'{r}\n' for r in db.filename_hr))
@@ -477,7 +488,7 @@ def write_ptbxl(root:str|Path,            # Folder to create (PTB-XL root layout
         for eid, r in df.iterrows(): f.write(json.dumps(_jsonable(dict(ecg_id=int(eid), **r.to_dict()))) + '\n')
     return root
 
-# %% ../nbs/02_synth.ipynb #dbb2afc7
+# %% ../nbs/02_synth.ipynb #c74937d9
 SNOMED = {'NORM': 426783006, '1AVB': 270492004, 'CRBBB': 59118001, 'IRBBB': 713426002, 'CLBBB': 164909002, 'LAFB': 445118002,
           'IVCD': 698252002, 'WPW': 74390002, 'ISC_': 429622005, 'ISCAL': 429622005, 'ISCIN': 429622005, 'ISCAS': 429622005,
           'NST_': 429622005, 'NDT': 164934002, 'LNGQT': 111975006, 'INJAS': 164931005, 'INJIN': 164931005,
@@ -490,17 +501,27 @@ def _dx(m):
     dx = list(dict.fromkeys(SNOMED[c] for c in codes if c in SNOMED))
     return dx or [426783006] if not m['scp'] else dx
 
+def _write_cpsc_chunk(args):
+    "Generate and write one chunk of CPSC-layout records in a worker; return their metadata."
+    seed, cfg, items, i0, root = args
+    xs, ms = _run_chunk((seed, cfg, items)); out = []
+    for j, (x, m) in enumerate(zip(xs, ms)):
+        i = i0 + j + 1; name = f'A{i:04d}'; dx = _dx(m)
+        _write_cpsc_record(root/f'g{(i - 1) // 1000 + 1}'/name, x, 500, age=int(m['age']), sex='Female' if m['sex'] else 'Male', dx=dx)
+        out.append(dict(m, record=name, dx=dx))
+    return out
+
 def write_cpsc(root:str|Path, n_records:int, seed:int=0, cfg:SynthConfig=None, batch_size:int=64, n_jobs:int=1, log=None)->Path:
     "Generate and write a synthetic out-of-distribution cohort in the CPSC2018 (Challenge 2020) layout."
-    root = Path(root); cfg = replace(cfg or cpsc_config(), fs=500); ms, refs, i, t0 = [], [], 0, time.time()
-    for xs, mb in generate_batches(n_records, seed, cfg, batch_size, n_jobs):
-        for x, m in zip(xs, mb):
-            i += 1; name = f'A{i:04d}'; dx = _dx(m)
-            _write_cpsc_record(root/f'g{(i - 1) // 1000 + 1}'/name, x, 500, age=int(m['age']), sex='Female' if m['sex'] else 'Male', dx=dx)
-            cl = [CPSC_CLASS[c] for c in dx if c in CPSC_CLASS][:3]
-            refs.append(dict(Recording=name, First_label=cl[0] if cl else np.nan, Second_label=cl[1] if len(cl) > 1 else np.nan, Third_label=cl[2] if len(cl) > 2 else np.nan))
-            ms.append(dict(m, record=name, dx=dx))
-        if log: log(f'  cpsc: {i}/{n_records} records ({time.time() - t0:.0f} s)')
+    root = Path(root); cfg = replace(cfg or cpsc_config(), fs=500); ms, t0 = [], time.time(); items = plan(n_records, seed, cfg)
+    chunks = [(seed, cfg, items[i:i + batch_size], i, root) for i in range(0, len(items), batch_size)]
+    for mb in _map_chunks(_write_cpsc_chunk, chunks, n_jobs):
+        ms += mb
+        if log: log(f'  cpsc: {len(ms)}/{n_records} records ({time.time() - t0:.0f} s)')
+    i, refs = len(ms), []
+    for m in ms:
+        cl = [CPSC_CLASS[c] for c in m['dx'] if c in CPSC_CLASS][:3]
+        refs.append(dict(Recording=m['record'], First_label=cl[0] if cl else np.nan, Second_label=cl[1] if len(cl) > 1 else np.nan, Third_label=cl[2] if len(cl) > 2 else np.nan))
     ref = pd.DataFrame(refs)
     for c in ('First_label', 'Second_label', 'Third_label'): ref[c] = ref[c].astype('Int64')
     ref.to_csv(root/'REFERENCE.csv', index=False)
