@@ -527,15 +527,15 @@ def fit_rho_params(nrmse:np.ndarray,       # nrmse_c of clean training calibrati
                fit_fitted=ff, cond_fitted=cf)
     return replace(base, fit_center=fc, fit_scale=fsc, cond_center=cc, cond_scale=csc), rep
 
-# %% ../nbs/07_calib.ipynb #cfe38a08
-RHO_PLUS_FEATURES = ('log_nrmse_recon', 'log_gain_err', 'log_kappa', 'amp_dev', 'log_wdev')
+# %% ../nbs/07_calib.ipynb #aa3ffd33
+RHO_PLUS_FEATURES = ('log_nrmse_recon', 'log_gain_err', 'log_kappa', 'amp_dev', 'log_wdev', 'resid_acf1')
 
 @dataclass(frozen=True)
 class RhoPlusParams:
     "ρ⁺ = σ(intercept + Σ coef·(f − mean)/scale) over `RHO_PLUS_FEATURES`."
-    mean: tuple = (math.log10(.5), math.log10(.1), 0., 0., 0.)
-    scale: tuple = (.1, .15, 1., 1., 1.)
-    coef: tuple = (-1., -1., 0., 0., 0.)
+    mean: tuple = (math.log10(.5), math.log10(.1), 0., 0., 0., 0.)
+    scale: tuple = (.1, .15, 1., 1., 1., 1.)
+    coef: tuple = (-1., -1., 0., 0., 0., 0.)
     intercept: float = 0.
     fitted: bool = False          # False: the hand-set default rule
     def to_dict(self)->dict: return asdict(self)
@@ -544,13 +544,13 @@ class RhoPlusParams:
         "Inverse of `to_dict` (lists become tuples)."
         return cls(**{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in d.items()})
 
-# %% ../nbs/07_calib.ipynb #8b0fbfed
+# %% ../nbs/07_calib.ipynb #4bd6dc05
 def rho_plus_features_torch(xc, yc,          # Calibration windows (B, 3, Lc), (B, 12, Lc), normalised
                             W, b,            # PCM maps (B, 3, 12), (B, 12)
                             w_pop, b_pop,    # Population map (3, 12), (12,)
                             stats=None,      # Precomputed `_window_stats(xc, yc)`
-                           )->torch.Tensor:  # (B, 5) float64, see RHO_PLUS_FEATURES
-    "The five ρ⁺ features for a batch, from one pass over the windows."
+                           )->torch.Tensor:  # (B, 6) float64, see RHO_PLUS_FEATURES
+    "The six ρ⁺ features for a batch."
     f = torch.float64; dev = xc.device
     G, C, E = _window_stats(xc, yc) if stats is None else stats
     W, b = torch.nan_to_num(W.to(f)), torch.nan_to_num(b.to(f))
@@ -563,8 +563,10 @@ def rho_plus_features_torch(xc, yc,          # Calibration windows (B, 3, Lc), (
     egl = (thg * (G @ thg)).sum(-2)
     amp = (torch.log(E[:, R].clamp(min=tiny)) - torch.log(egl[:, R].clamp(min=tiny))).abs().amax(-1) / 2
     wd = (W - Wg)[:, :, R].flatten(1).norm(dim=1)
+    r = yc[:, R].to(f) - (torch.einsum('bit,bio->bot', xc.to(f), W[:, :, R]) + b[:, R, None])
+    acf = (r[..., 1:] * r[..., :-1]).sum((-2, -1)) / (r * r).sum((-2, -1)).clamp(min=tiny)
     l = lambda v: torch.log10(v + 1e-3)
-    return torch.stack([l(nr), l(ge), torch.log10(_kappa(G)), amp, l(wd)], -1)
+    return torch.stack([l(nr), l(ge), torch.log10(_kappa(G)), amp, l(wd), acf], -1)
 
 def _rho_plus_stats(x, y, G, C, E, W, b, ok, p, w_pop, b_pop):
     "ρ⁺ and its features for one chunk from the window statistics."
@@ -591,24 +593,25 @@ def rho_plus_torch(xc, yc, W, b,           # Calibration windows and PCM maps, a
     d = _cat(out)
     return d if parts else d['rho']
 
-# %% ../nbs/07_calib.ipynb #700f9669
+# %% ../nbs/07_calib.ipynb #ed825cf7
 def rho_plus_ref(xc, yc, W, b,             # One window (3, Lc), (12, Lc) and its PCM map (3, 12), (12,)
                  w_pop, b_pop,             # Population map
                  params:RhoPlusParams=None,
                  flat_tol:float=1e-3,
-                )->dict:                   # features (5,), ok, rho
+                )->dict:                   # features (6,), ok, rho
     "ρ⁺ of one calibration window, numpy, computed directly."
     p = _as_params(params, RhoPlusParams)
     xc, yc = np.asarray(xc, np.float64), np.asarray(yc, np.float64)
     ok = bool(calib_ok(xc, yc, flat_tol))
-    if not ok: return dict(features=np.full(5, np.nan), ok=False, rho=0.)
+    if not ok: return dict(features=np.full(len(RHO_PLUS_FEATURES), np.nan), ok=False, rho=0.)
     R = list(RECON_IDX); l = lambda v: np.log10(v + 1e-3)
     nr = np.linalg.norm((yc - ridge_apply(xc, W, b))[R]) / np.linalg.norm(yc[R])
     ge = np.linalg.norm(yc[IN_IDX] - xc) / np.linalg.norm(xc)
     k = np.linalg.cond(xc @ xc.T + 1e-8 * np.eye(3)); k = 1. if not np.isfinite(k) or k <= 1 else k
     gl = ridge_apply(xc, w_pop, b_pop)[R]
     amp = np.abs(np.log(np.linalg.norm(yc[R], axis=-1) / np.linalg.norm(gl, axis=-1))).max()
-    F = np.array([l(nr), l(ge), np.log10(k), amp, l(np.linalg.norm((np.asarray(W) - w_pop)[:, R]))])
+    rr = (yc - ridge_apply(xc, W, b))[R]; acf = (rr[:, 1:] * rr[:, :-1]).sum() / (rr * rr).sum()
+    F = np.array([l(nr), l(ge), np.log10(k), amp, l(np.linalg.norm((np.asarray(W) - w_pop)[:, R])), acf])
     z = p.intercept + ((F - np.array(p.mean)) / np.array(p.scale) * np.array(p.coef)).sum()
     return dict(features=F, ok=True, rho=float(_sig(z)))
 
@@ -622,8 +625,8 @@ def optimal_rho(y, y_pcm, y_gl,   # True target window, PCM and GL predictions (
     num = ((y - g).reshape(len(y), -1) * d).sum(-1)
     return np.clip(np.where(a > 0, num / np.maximum(a, 1e-300), 1.), 0, 1), a
 
-# %% ../nbs/07_calib.ipynb #1e4c68c0
-def fit_rho_plus(features:np.ndarray,  # (n, 5) ρ⁺ features of training calibrations (see `rho_plus_features_torch`)
+# %% ../nbs/07_calib.ipynb #11e04e30
+def fit_rho_plus(features:np.ndarray,  # (n, 6) ρ⁺ features of training calibrations (see `rho_plus_features_torch`)
                  rho_star:np.ndarray,  # (n,) optimal blend weights (`optimal_rho`)
                  weight:np.ndarray,    # (n,) curvatures a (`optimal_rho`)
                  l2:float=1e-3,        # Ridge penalty on the standardised coefficients

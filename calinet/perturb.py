@@ -143,7 +143,7 @@ def perturb_calibration(xc:np.ndarray,   # Calibration inputs (B, 3, Lc), normal
     if family in ('lead_reversal', 'detached_electrode'): return y2[:, IN_IDX].copy(), y2
     return _apply(xc, family, level, rng, fs, None), y2
 
-# %% ../nbs/09_perturb.ipynb #e433667e
+# %% ../nbs/09_perturb.ipynb #d0c17ce8
 def rho_plus_training_set(ep:dict,       # Training episodes (`calinet.episodes`): x_calib, y_calib, x_test, y_test, normalised
                           pop,           # Population map (`calinet.calib.PopulationMap`)
                           fs:float,      # Sampling rate (Hz)
@@ -151,15 +151,15 @@ def rho_plus_training_set(ep:dict,       # Training episodes (`calinet.episodes`
                           seed:int=0,
                           lam_w:float=1., lam_b:float=.1,
                           p_clean:float=.3, # Share of episodes left clean
-                         )->dict:        # features (n, 5), rho_star (n,), weight (n,), family (n,), level (n,)
+                         )->dict:        # features (n, 6), rho_star (n,), weight (n,), family (n,), level (n,)
     "ρ⁺ training features and optimal blend targets from randomly perturbed training calibrations."
     import torch
-    from calinet.calib import ridge_fit, ridge_apply, rho_plus_features_torch, optimal_rho
+    from calinet.calib import ridge_fit, ridge_apply, rho_plus_features_torch, optimal_rho, RHO_PLUS_FEATURES
     rng = np.random.default_rng([seed, 99])
     n = len(ep['x_calib']); st = [s for s in settings() if s[0] != 'clean']
     pick = np.where(rng.random(n) < p_clean, -1, rng.integers(0, len(st), n))
     mode = np.where(rng.random(n) < .5, 'yc', 'xcyc')
-    F, rs, wt, fam, lev = np.zeros((n, 5)), np.zeros(n), np.zeros(n), np.empty(n, object), np.zeros(n)
+    F, rs, wt, fam, lev = np.zeros((n, len(RHO_PLUS_FEATURES))), np.zeros(n), np.zeros(n), np.empty(n, object), np.zeros(n)
     for g in np.unique(pick):
         for m in ('yc', 'xcyc'):
             i = np.flatnonzero((pick == g) & (mode == m))
