@@ -310,7 +310,7 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
     return dict(best_score=best, best_epoch=best_epoch, epochs_run=int(rows[-1]['epoch']) if rows else epoch,
                 stopped_early=bool(bad >= cfg.patience), curve=pd.DataFrame(rows, columns=list(CURVE_COLS)))
 
-# %% ../nbs/11_train.ipynb #4d2866d6
+# %% ../nbs/11_train.ipynb #f2590562
 def load_tau(path)->dict:
     "τ_n, τ_m from the numbers file of the τ-anchoring notebook (`save_numbers` JSON)."
     p = Path(path)
@@ -355,7 +355,7 @@ def prepare_data(data_dir:str,        # Dataset folder; '' = the data layer's sm
         ev[split] = e
     return RunData(cache=cache, norm=norm, pop=pop, train=(sig, lens), n_excluded=n_out, valid=ev['valid'], test=ev['test'], fs=float(fs))
 
-# %% ../nbs/11_train.ipynb #67f81ea4
+# %% ../nbs/11_train.ipynb #d802227d
 def _pop_dict(pop): return pop.to_dict() if hasattr(pop, 'to_dict') else dict(pop)
 
 def run_name(model:str, seed:int, rho:str='ref', cond:str='ref')->str:
@@ -419,7 +419,7 @@ def train_run(data:RunData, cfg:TrainConfig,
     atomic_write(run/'summary.json', json.dumps(_plain(summ), indent=1, default=str))
     return summ
 
-# %% ../nbs/11_train.ipynb #c10ee39c
+# %% ../nbs/11_train.ipynb #2b392312
 def load_runs(runs_dir)->pd.DataFrame:
     "One row per finished run (summary.json present) under `runs_dir`."
     rows = []
@@ -444,7 +444,7 @@ def run_records(runs:pd.DataFrame, split:str='test')->pd.DataFrame:
         out.append(d.assign(run=r.run, variant=r.variant, seed=r.seed))
     return pd.concat(out, ignore_index=True)
 
-# %% ../nbs/11_train.ipynb #a0b45a38
+# %% ../nbs/11_train.ipynb #489153b9
 def main(argv=None):
     "CLI: train one model into a run folder (works under torchrun)."
     import argparse
@@ -472,6 +472,6 @@ def main(argv=None):
     if rank == 0: print(json.dumps(dict(run=str(a.run_dir), world=world, best_epoch=s['best_epoch'], valid=s['valid'], test=s['test'])))
     if dist.is_initialized(): dist.destroy_process_group()
 
-# %% ../nbs/11_train.ipynb #d11a6bca
+# %% ../nbs/11_train.ipynb #b7633f93
 import sys
 if __name__ == '__main__' and not hasattr(sys, 'ps1') and 'ipykernel' not in sys.modules: main()
