@@ -122,7 +122,7 @@ def save_table(df:pd.DataFrame, # Table; unit suffixes in column names set the p
     atomic_write(t/f'{name}.provenance.json', json.dumps(prov or {}, indent=1, sort_keys=True, default=str))
     return t
 
-# %% ../nbs/05_paper.ipynb #764626de
+# %% ../nbs/05_paper.ipynb #d5cf3b5c
 _DIGITS = 'Zero One Two Three Four Five Six Seven Eight Nine'.split()
 
 def macro_name(stem:str, key:str)->str:
@@ -142,7 +142,8 @@ def save_numbers(nums:dict,    # Flat mapping key -> value; unit suffixes in key
     dup = [m for m in set(names.values()) if list(names.values()).count(m) > 1]
     if dup: raise ValueError(f"save_numbers({name!r}): keys collide on macro names {dup}")
     atomic_write(n/f'{name}.json', json.dumps(dict(values={k: _jsonable(v) for k, v in nums.items()}, provenance=prov or {}), indent=1, default=str))
-    lines = [f'% provenance: {_prov_text(prov)}'] + [f'\\newcommand{{\\{names[k]}}}{{{fmt_value(v, k)}}}' for k, v in nums.items()]
+    scalar = lambda v: isinstance(v, (int, float, str, bool, np.integer, np.floating)) or v is None
+    lines = [f'% provenance: {_prov_text(prov)}'] + [f'\\newcommand{{\\{names[k]}}}{{{fmt_value(v, k)}}}' for k, v in nums.items() if scalar(v)]
     atomic_write(n/f'{name}.tex', '\n'.join(lines) + '\n')
     return n
 
