@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt
 from .core import LEADS, git_commit
 
 # %% auto #0
-__all__ = ['RULES', 'atomic_write', 'fingerprint', 'provenance', 'decimals_for', 'fmt_value', 'save_table', 'macro_name',
-           'save_numbers', 'save_fig', 'Paper', 'plot_ecg12']
+__all__ = ['RULES', 'atomic_write', 'fingerprint', 'provenance', 'decimals_for', 'fmt_value', 'fmt_pm', 'save_table',
+           'macro_name', 'save_numbers', 'save_fig', 'Paper', 'plot_ecg12']
 
 # %% ../nbs/05_paper.ipynb #b5663c84
 def atomic_write(path, data:bytes|str):
@@ -97,7 +97,14 @@ def fmt_value(v, name:str='')->str:
         return f'{float(v):.{decimals_for(name)}f}'
     return str(v)
 
-# %% ../nbs/05_paper.ipynb #27f0745b
+# %% ../nbs/05_paper.ipynb #61c899ba
+def fmt_pm(mean, sd=None, name:str='')->str:
+    "`mean ± sd` formatted by the unit rule for `name`; '–' when the mean is missing."
+    m = fmt_value(mean, name)
+    if m == '–' or sd is None or (isinstance(sd, float) and not math.isfinite(sd)): return m
+    return f'{m} ± {fmt_value(sd, name)}'
+
+# %% ../nbs/05_paper.ipynb #9532372f
 def _formatted(df):
     f = df.copy()
     for c in f.columns: f[c] = [fmt_value(v, c) for v in df[c]]
@@ -122,7 +129,7 @@ def save_table(df:pd.DataFrame, # Table; unit suffixes in column names set the p
     atomic_write(t/f'{name}.provenance.json', json.dumps(prov or {}, indent=1, sort_keys=True, default=str))
     return t
 
-# %% ../nbs/05_paper.ipynb #d5cf3b5c
+# %% ../nbs/05_paper.ipynb #2c267a2e
 _DIGITS = 'Zero One Two Three Four Five Six Seven Eight Nine'.split()
 
 def macro_name(stem:str, key:str)->str:
@@ -147,7 +154,7 @@ def save_numbers(nums:dict,    # Flat mapping key -> value; unit suffixes in key
     atomic_write(n/f'{name}.tex', '\n'.join(lines) + '\n')
     return n
 
-# %% ../nbs/05_paper.ipynb #d3310cd4
+# %% ../nbs/05_paper.ipynb #79799fb9
 def save_fig(fig,              # Matplotlib figure
              name:str,         # File stem, e.g. 'fig1_cohort_ecgs'
              out,              # Output root
@@ -164,7 +171,7 @@ def save_fig(fig,              # Matplotlib figure
     plt.close(fig)
     return f
 
-# %% ../nbs/05_paper.ipynb #4a45fa59
+# %% ../nbs/05_paper.ipynb #f3e3d960
 class Paper:
     "Output root + provenance bound once; `save_fig`, `save_table`, `save_numbers` as methods."
     def __init__(self, out, profile:str, seed:int, data:str='', notebook:str='', **params):
@@ -174,7 +181,7 @@ class Paper:
     def save_numbers(self, nums, name): return save_numbers(nums, name, self.out, self.prov)
     def __repr__(self): return f'Paper({str(self.out)!r}, profile={self.prov["profile"]!r}, seed={self.prov["seed"]})'
 
-# %% ../nbs/05_paper.ipynb #83a3eea6
+# %% ../nbs/05_paper.ipynb #32896748
 _LAYOUT = (('I', 'aVR', 'V1', 'V4'), ('II', 'aVL', 'V2', 'V5'), ('III', 'aVF', 'V3', 'V6'))
 
 def plot_ecg12(y:np.ndarray,     # One record, lead-first (12, T), in mV
