@@ -96,6 +96,8 @@ def _calib():
     import calinet.calib as calib
     return calib
 
+_SCORE = dict(ref='rho', plus='rho_plus', one='one')   # model ρ modes → calinet.calib score names
+
 def calibrate(xc:torch.Tensor,   # Calibration inputs (B, 3, Lc), normalised
               yc:torch.Tensor,   # Calibration 12 leads (B, 12, Lc), normalised
               w_pop:torch.Tensor, b_pop:torch.Tensor, # Population map (3, 12), (12,)
@@ -106,17 +108,11 @@ def calibrate(xc:torch.Tensor,   # Calibration inputs (B, 3, Lc), normalised
              )->dict:            # w, b: PCM fit; rho (B,); w_eff, b_eff: after the soft fallback (float32)
     "Per-patient ridge + calibration quality + soft fallback, batched on the input's device."
     if rho not in RHO_MODES: raise ValueError(f"rho must be one of {RHO_MODES}, got {rho!r}")
-    cb = _calib()
     dev = xc.device.type
     with torch.no_grad(), (torch.autocast(dev, enabled=False) if dev in ('cuda', 'cpu') else nullcontext()):
-        xc, yc = xc.double(), yc.double()
-        w, b = cb.ridge_fit_torch(xc, yc, lam_w=lam_w, lam_b=lam_b, w_prior=w_pop.double(), b_prior=b_pop.double())
-        if rho == 'one': r = torch.ones(xc.shape[0], dtype=w.dtype, device=w.device)
-        elif rho == 'ref': r = cb.rho_torch(xc, yc, w, b, fs=fs, params=rho_params)
-        else: r = cb.rho_plus_torch(xc, yc, w, b, fs=fs, params=rho_params, w_pop=w_pop.double(), b_pop=b_pop.double())
-        w_eff, b_eff = cb.fallback(r, w, b, w_pop.double(), b_pop.double())
-    f = lambda t: t.float()
-    return dict(w=f(w), b=f(b), rho=f(r), w_eff=f(w_eff), b_eff=f(b_eff))
+        # one pass over the windows: the Gram statistics feed the ridge, the score and the fallback (calinet.calib)
+        c = _calib().calibrate_torch(xc, yc, w_pop, b_pop, fs, lam_w, lam_b, score=_SCORE[rho], params=rho_params)
+    return dict(w=c['W'].float(), b=c['b'].float(), rho=c['rho'].float(), w_eff=c['W_eff'].float(), b_eff=c['b_eff'].float())
 
 # %% ../nbs/10_model.ipynb #9b7d99cc
 def apply_linear(x:torch.Tensor, # Measured leads (B, 3, T)
