@@ -34,9 +34,9 @@ def atomic_write(path, data:bytes|str):
         raise
     return path
 
-# %% ../nbs/05_paper.ipynb #301424f8
+# %% ../nbs/05_paper.ipynb #76149fc2
 def _feed(h, o):
-    if isinstance(o, (str, os.PathLike)) and not isinstance(o, str) or (isinstance(o, Path)):
+    if isinstance(o, os.PathLike):                  # files and folders: hash their contents / listing
         p = Path(o); h.update(p.name.encode())
         if p.is_file():
             with open(p, 'rb') as f:
