@@ -23,7 +23,10 @@ def to_leads(e:np.ndarray,     # Electrode potentials (..., T, 9), mV
             )->np.ndarray:     # Leads I, II, V1–V6, (..., T, 8)
     "Leads I, II, V1–V6 from electrode potentials (Einthoven; Wilson central terminal)."
     ra, la, ll = e[..., :1], e[..., 1:2], e[..., 2:3]
-    return np.concatenate([la - ra, ll - ra, e[..., 3:] - (ra + la + ll) / 3], -1)
+    out = np.empty(e.shape[:-1] + (8,), np.result_type(e, 3))   # written in place: no concatenated temporaries
+    np.subtract(la, ra, out=out[..., :1]); np.subtract(ll, ra, out=out[..., 1:2])
+    wct = ra + la; wct += ll; wct /= 3
+    np.subtract(e[..., 3:], wct, out=out[..., 2:]); return out
 
 # %% ../nbs/02b_synth_noise.ipynb #d2c1be18
 REVERSALS = dict(RA_LA=(0, 1), LA_LL=(1, 2), RA_LL=(0, 2), **{f'V{j}_V{j+1}': (2 + j, 3 + j) for j in range(1, 6)})
@@ -50,10 +53,18 @@ def shaped(rng:np.random.Generator, # Record generator
     "Gaussian noise with the spectrum of `kind`, shaped in the FFT domain (scaled by the filter's exact power gain)."
     if SHAPES[kind] is None: return rng.standard_normal((n_t, n), dtype=np.float32)
     w = rng.standard_normal((n, n_t), dtype=np.float32)
-    h = SHAPES[kind](np.fft.rfftfreq(n_t, 1 / fs)).astype(np.float32)
-    p2 = h**2; p2[1:(n_t + 1) // 2] *= 2                     # full-spectrum power of the rfft bins
-    y = np.fft.irfft(np.fft.rfft(w, axis=1) * (h / np.sqrt(p2.sum() / n_t)), n_t, axis=1).T.astype(np.float32)
+    y = np.fft.irfft(np.fft.rfft(w, axis=1) * _gain_curve(kind, n_t, fs), n_t, axis=1).T.astype(np.float32)
     return (y, w.T) if with_white else y
+
+_GAINS = {}
+def _gain_curve(kind, n_t, fs):
+    "H(f) of the rfft bins scaled to unit power gain, float32 (n_t//2 + 1,); cached: every record has the same length."
+    key = (kind, n_t, float(fs))
+    if key not in _GAINS:
+        h = SHAPES[kind](np.fft.rfftfreq(n_t, 1 / fs)).astype(np.float32)
+        p2 = h**2; p2[1:(n_t + 1) // 2] *= 2                     # full-spectrum power of the rfft bins
+        _GAINS[key] = h / np.sqrt(p2.sum() / n_t)
+    return _GAINS[key]
 
 # %% ../nbs/02b_synth_noise.ipynb #2b86da51
 def burst_envelope(rng:np.random.Generator, t:np.ndarray, rate:float=0.3, depth:float=1.)->np.ndarray:
@@ -83,7 +94,8 @@ def baseline(rng:np.random.Generator, t:np.ndarray, rms_mv, f_resp:float=0.25, n
     yc = (a[..., None] * np.sin(2*np.pi*f[..., None]*tc + ph[..., None])).sum(1)   # (m, Tc)
     yc /= yc.std(1, keepdims=True) + 1e-12
     f = (t - tc[0]) / (tc[1] - tc[0]); i = np.clip(f.astype(np.int64), 0, len(tc) - 2); w = (f - i)[:, None]
-    y = (yc.T[i] * (1 - w) + yc.T[i + 1] * w) * np.asarray(rms_mv, float)   # linear interpolation, all channels at once
+    yc = np.ascontiguousarray(yc.T); y = yc.take(i, 0); y1 = yc.take(i + 1, 0)    # linear interpolation, all channels at once:
+    y *= 1 - w; y1 *= w; y += y1; y *= np.asarray(rms_mv, float)                 # row gathers from a contiguous (Tc, m) table
     return y[:, 0] if n is None else y
 
 def baseline_jump(t:np.ndarray, t0:float, amp_mv:float, tau_s:float=1.)->np.ndarray:
@@ -112,7 +124,9 @@ def nst_noise(noise:np.ndarray, fs:float)->np.ndarray:
     "nst noise power per lead: (mid-90 % mean of the 1-s chunk RMS about each chunk's mean)²; `noise` (T, L)."
     n = int(fs); c = noise[: len(noise) // n * n].reshape(-1, n, noise.shape[1])
     if len(c) == 0: raise ValueError("nst_noise: need at least 1 s of noise")
-    return _mid90(c.std(1))**2
+    m = np.einsum('ijk->ik', c) / n                         # = c.std(1) bit for bit (same sequential sums), 2× faster:
+    d = c - m[:, None]; d *= d                              # numpy's strided reduction over the middle axis is slow
+    return _mid90(np.sqrt(np.einsum('ijk->ik', d) / n))**2
 
 def snr_nst(clean, noise, rpk, fs)->np.ndarray:
     "Per-lead SNR (dB) in the nst definition."

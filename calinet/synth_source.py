@@ -211,7 +211,7 @@ def place_beats(t:np.ndarray,      # Sample times (T,), s
     tp, tn = t - rt[k], t - rt[k+1]
     tp = np.where(tp > 0.04, 0.04 + (tp - 0.04) / c_post[k], tp)
     tn = np.where(tn < -0.05, -0.05 + (tn + 0.05) / c_pre[k+1], tn)
-    out = np.zeros((len(t), L), np.float32)
+    out = np.zeros((len(t), L), np.float32); rs = resp[:, None].astype(np.float32)
     for tmpl, x, kk, t0 in ((post, tp, k, 0.), (pre, tn, k+1, TAU_PRE[0])):
         G = tmpl.shape[2]
         beat = np.empty((nb, G * L), np.float32)               # per-beat template: gains folded in
@@ -221,6 +221,6 @@ def place_beats(t:np.ndarray,      # Sample times (T,), s
         beat = beat.reshape(nb * G, L); rsp = tmpl[:, 3].reshape(nt * G, L).astype(np.float32)
         f = np.clip((x - t0) / GRID_DT, 0, G - 1.0001); i = f.astype(np.int64); w = (f - i).astype(np.float32)[:, None]
         rb, rr = kk * G + i, types[kk] * G + i
-        b0, r0 = beat[rb], rsp[rr]
-        out += b0 + w * (beat[rb + 1] - b0) + resp[:, None].astype(np.float32) * (r0 + w * (rsp[rr + 1] - r0))
+        b0, b1, r0, r1 = beat.take(rb, 0), beat.take(rb + 1, 0), rsp.take(rr, 0), rsp.take(rr + 1, 0)   # row gathers
+        b1 -= b0; b1 *= w; b1 += b0; r1 -= r0; r1 *= w; r1 += r0; r1 *= rs; b1 += r1; out += b1   # b0 + w·(b1 − b0) + s·(…), in place
     return out
