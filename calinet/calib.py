@@ -89,17 +89,17 @@ def ridge_apply(x,  # Inputs (..., 3, T), numpy or torch
     W, b = np.asarray(W), np.asarray(b)
     return np.einsum('...it,...io->...ot', x, W.astype(np.result_type(x, W))) + b[..., None]
 
-# %% ../nbs/07_calib.ipynb #1389f0dd
+# %% ../nbs/07_calib.ipynb #4e88417d
 def _stats_torch(x:torch.Tensor, y:torch.Tensor, chunk:int=256):
     "Augmented Gram (B, n+1, n+1), cross term (B, n+1, m), per-lead energy of y (B, m) and finiteness (B,); float64, in batch chunks."
-    f = torch.float64; G, C, E = [], [], []
-    for s in range(0, x.shape[0], chunk):
-        xb, yb = x[s:s + chunk].to(f), y[s:s + chunk].to(f)
-        gx, sx = xb @ xb.transpose(-1, -2), xb.sum(-1)
-        n = torch.full_like(sx[:, :1], xb.shape[-1])
-        G.append(torch.cat([torch.cat([gx, sx[..., None]], -1), torch.cat([sx, n], -1)[:, None]], 1))
-        C.append(torch.cat([torch.einsum("bit,bot->bio", xb, yb), yb.sum(-1)[:, None]], 1)); E.append(torch.einsum('bot,bot->bo', yb, yb))
-    G, C, E = torch.cat(G), torch.cat(C), torch.cat(E)
+    f = torch.float64; B, ni, T = x.shape; no = y.shape[1]; S = []
+    for s in range(0, B, chunk):
+        n = min(chunk, B - s)
+        z = torch.empty((n, ni + 1 + no, T), dtype=f, device=x.device)       # [x; 1; y]: one float64 copy, one product
+        z[:, :ni], z[:, ni], z[:, ni + 1:] = x[s:s + n], 1., y[s:s + n]
+        S.append(z @ z.transpose(-1, -2))
+    S = torch.cat(S) if S else torch.zeros((0, ni + 1 + no, ni + 1 + no), dtype=f, device=x.device)
+    G, C, E = S[:, :ni + 1, :ni + 1], S[:, :ni + 1, ni + 1:], torch.diagonal(S[:, ni + 1:, ni + 1:], dim1=-2, dim2=-1)
     fin = torch.isfinite(G).all(-1).all(-1) & torch.isfinite(C).all(-1).all(-1) & torch.isfinite(E).all(-1)   # NaN/inf propagate into the sums
     eye = torch.eye(G.shape[-1], dtype=f, device=G.device)
     return torch.where(fin[:, None, None], G, eye), torch.where(fin[:, None, None], C, 0.), torch.where(fin[:, None], E, 0.), fin
@@ -346,7 +346,7 @@ def _toy_windows(n:int, T:int=1000, fs:float=500., seed:int=0, noise:float=.02):
     out /= np.array([.17, .15, .15, .13, .13, .13, .2, .32, .31, .28, .25, .2])[:, None] * 4
     return out[:, IN_IDX].copy(), out
 
-# %% ../nbs/07_calib.ipynb #4fa785b6
+# %% ../nbs/07_calib.ipynb #fb4d8461
 _BP = {}
 def _bp_matrix(T:int, fs:float)->np.ndarray:
     "(T, T) float64 matrix M with `x @ M == sosfiltfilt(band-pass 5–15 Hz, x)` for windows of length T."
@@ -363,9 +363,12 @@ def _envelope_torch(x:torch.Tensor, fs:float)->torch.Tensor:
     T = x.shape[-1]; w = max(1, int(round(.15 * fs)))
     if T < max(w, 16): raise ValueError(f"rpeak_count_torch: window of {T} samples is shorter than the {w}-sample moving average")
     x = x.to(torch.float64)
-    if x.device.type == 'cpu':
-        f = torch.from_numpy(np.ascontiguousarray(ss.sosfiltfilt(ss.butter(2, [5, 15], 'bandpass', fs=fs, output='sos'), x.numpy(), axis=-1)))
-    else: f = x @ torch.as_tensor(_bp_matrix(T, fs), device=x.device)
+    if x.device.type == 'cpu':                                                      # scipy's compiled filters, one pass each
+        from scipy import ndimage as nd
+        f = ss.sosfiltfilt(ss.butter(2, [5, 15], 'bandpass', fs=fs, output='sos'), x.numpy(), axis=-1)
+        d = nd.correlate1d(f, np.array([-1., -2., 0., 2., 1.]) / 8, axis=-1, mode='constant')   # = np.convolve(., [1, 2, 0, -2, -1]/8, 'same')
+        return torch.from_numpy(nd.uniform_filter1d(d * d, w, axis=-1, mode='constant'))        # centred 'same' mean, any w
+    f = x @ torch.as_tensor(_bp_matrix(T, fs), device=x.device)
     fp = torch.nn.functional.pad(f, (2, 2))
     d = .125 * fp[:, 4:] + .25 * fp[:, 3:-1] - .25 * fp[:, 1:-3] - .125 * fp[:, :-4]
     cs = torch.nn.functional.pad(d * d, (w // 2 + 1, (w - 1) // 2)).cumsum(-1)      # leading 0, then running sums
@@ -391,13 +394,14 @@ def _local_maxima_plateau(e:torch.Tensor)->torch.Tensor:
     mid = torch.where(pk, (ar + nxt - 1) // 2, T)
     return torch.zeros((B, T + 1), dtype=torch.bool, device=e.device).scatter_(1, mid, True)[:, :T]
 
-# %% ../nbs/07_calib.ipynb #46b5e9e6
+# %% ../nbs/07_calib.ipynb #c3aa68ed
 def _count_peaks(e:torch.Tensor, lm:torch.Tensor, dist:int, pmin:torch.Tensor)->torch.Tensor:
     "Peaks per row surviving scipy's distance rule and prominence >= pmin, from local-maximum mask `lm`."
     B, T = e.shape; dev = e.device; ar = torch.arange(T, device=dev)
     lm = lm & (e >= pmin[:, None])                                                  # lower maxima can neither count nor matter
     P = max(1, int(lm.sum(1).max()))
-    pos = torch.where(lm, ar, T).sort(1).values[:, :P]                              # (B, P) sorted, T = padding
+    cl = lm.long().cumsum(1)                                                        # rank of each maximum in its row, from 1
+    pos = torch.full((B, P + 1), T, dtype=torch.long, device=dev).scatter_(1, torch.where(lm, cl - 1, P), ar.expand(B, T))[:, :P]  # (B, P) sorted, T = padding
     val = pos < T
     h = torch.where(val, e.gather(1, pos.clamp(max=T - 1)), -torch.inf)
     hi = h[:, None, :] > h[:, :, None]                                              # [b, i, j]: peak j higher than peak i
@@ -407,7 +411,6 @@ def _count_peaks(e:torch.Tensor, lm:torch.Tensor, dist:int, pmin:torch.Tensor)->
         new = val & ~(dom @ keep.to(e.dtype)[..., None] > 0)[..., 0]                 # any kept higher peak within reach
         if torch.equal(new, keep): break
         keep = new
-    cl = lm.long().cumsum(1)
     segl = torch.full((B, P + 1), torch.inf, dtype=e.dtype, device=dev).scatter_reduce(1, cl - lm.long(), e, 'amin')  # (pos[k-1], pos[k]]
     segr = torch.full((B, P + 1), torch.inf, dtype=e.dtype, device=dev).scatter_reduce(1, cl, e, 'amin')              # [pos[k-1], pos[k])
     k = torch.arange(P, device=dev); s = torch.arange(P + 1, device=dev)
@@ -418,19 +421,37 @@ def _count_peaks(e:torch.Tensor, lm:torch.Tensor, dist:int, pmin:torch.Tensor)->
     prom = h - torch.maximum(lmin, rmin)
     return (keep & (prom >= pmin[:, None])).sum(1)
 
-# %% ../nbs/07_calib.ipynb #7f1d91a3
+# %% ../nbs/07_calib.ipynb #e8c6ac7e
+def _np_median(a:torch.Tensor)->torch.Tensor:
+    "numpy's median along the last axis (the mean of the two middle values when T is even), without a full sort."
+    T = a.shape[-1]; lo = a.median(-1).values                                       # torch returns the lower middle value
+    if T % 2: return lo
+    up = torch.where((a <= lo[:, None]).sum(-1) > T // 2, lo, torch.where(a > lo[:, None], a, torch.inf).amin(-1))
+    return (lo + up) / 2
+
 def rpeak_count_torch(x:torch.Tensor, # Single-lead signals (B, T), any device
                       fs:float,       # Sampling rate (Hz); required
+                      batched:bool=None, # Peak rules as tensor ops; None = only off the CPU (on the CPU scipy's `find_peaks` per row is faster)
                      )->torch.Tensor: # Number of R-peaks per row (B,), int64
     "R-peak count of the reference detector (`calinet.signal.rpeaks`), batched in torch."
     if x.ndim != 2: raise ValueError(f"rpeak_count_torch: expected (B, T), got {tuple(x.shape)}")
-    e = _envelope_torch(x, fs); T = e.shape[-1]; a = e.abs()
-    med = (a.kthvalue((T - 1) // 2 + 1, -1).values + a.kthvalue(T // 2 + 1, -1).values) / 2   # numpy's median
-    lm, d, pm = _local_maxima(e), max(1, int(round(.3 * fs))), .3 * med + 1e-8
-    return torch.cat([_count_peaks(e[s:s + 256], lm[s:s + 256], d, pm[s:s + 256]) for s in range(0, len(e), 256)]) if len(e) else torch.zeros(0, dtype=torch.long)
+    e, d = _envelope_torch(x, fs), max(1, int(round(.3 * fs)))
+    if not len(e): return torch.zeros(0, dtype=torch.long, device=x.device)
+    if batched is False or (batched is None and e.device.type == 'cpu'):
+        from scipy.signal import find_peaks
+        en = e.cpu().numpy(); pn = .3 * np.median(np.abs(en), -1) + 1e-8
+        return torch.tensor([len(find_peaks(r, distance=d, prominence=q)[0]) for r, q in zip(en, pn)], dtype=torch.long, device=x.device)
+    lm, pm = _local_maxima(e), .3 * _np_median(e.abs()) + 1e-8
+    return torch.cat([_count_peaks(e[s:s + 256], lm[s:s + 256], d, pm[s:s + 256]) for s in range(0, len(e), 256)])
 
-# %% ../nbs/07_calib.ipynb #97850327
-def _window_stats(xc:torch.Tensor, yc:torch.Tensor, chunk:int=2048):
+# %% ../nbs/07_calib.ipynb #1fb8b65d
+def _chunk(chunk, dev)->int:
+    "Episodes per chunk: 256 on the CPU (the float64 copy of a chunk, 256 × 16 × 1000 × 8 B = 33 MB, stays near the cache), 4096 on a GPU."
+    if chunk is None: return 256 if torch.device(dev).type == 'cpu' else 4096
+    if int(chunk) < 1: raise ValueError(f"chunk must be a positive number of episodes, got {chunk!r}")
+    return int(chunk)
+
+def _window_stats(xc:torch.Tensor, yc:torch.Tensor, chunk:int=256):
     "G (B, 4, 4), C (B, 4, 12), per-lead energy (B, 12) of calibration windows, float64, non-finite windows zeroed."
     return _stats_torch(xc, yc, chunk)[:3]
 
@@ -451,7 +472,7 @@ def _kappa(G):
     k = ev.amax(-1) / ev.amin(-1)
     return torch.where(torch.isfinite(k) & (k > 1), k, torch.ones_like(k))
 
-# %% ../nbs/07_calib.ipynb #dae48c14
+# %% ../nbs/07_calib.ipynb #4e994e85
 def _as_params(params, cls):
     if params is None: return cls()
     if isinstance(params, dict): return cls.from_dict(params) if hasattr(cls, 'from_dict') else cls(**params)
@@ -481,10 +502,11 @@ def rho_torch(xc:torch.Tensor,  # Calibration inputs (B, 3, Lc), normalised, any
               params:RhoParams=None, # ρ parameters (default: the reference's fitted values)
               flat_tol:float=1e-3,
               parts:bool=False, # Return a dict of every measurement and sub-score instead of ρ alone
-              chunk:int=2048,   # Episodes per chunk (bounds the float64 temporaries)
+              chunk:int=None,   # Episodes per chunk (bounds the float64 temporaries); None = 256 on the CPU, 4096 on a GPU
              ):                 # ρ (B,) float64, or a dict: kappa, nrmse, n_peaks, valid, ok, s_cond, s_fit, s_beat, rho
     "Reference ρ for a batch of calibration windows, in torch on the batch's device."
     p = _as_params(params, RhoParams); out = []
+    chunk = _chunk(chunk, xc.device)
     for s in range(0, xc.shape[0], chunk):
         x, y = xc[s:s + chunk], yc[s:s + chunk]
         G, C, E, fin = _stats_torch(x, y)
@@ -544,7 +566,7 @@ class RhoPlusParams:
         "Inverse of `to_dict` (lists become tuples)."
         return cls(**{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in d.items()})
 
-# %% ../nbs/07_calib.ipynb #4bd6dc05
+# %% ../nbs/07_calib.ipynb #73ee6dc1
 def rho_plus_features_torch(xc, yc,          # Calibration windows (B, 3, Lc), (B, 12, Lc), normalised
                             W, b,            # PCM maps (B, 3, 12), (B, 12)
                             w_pop, b_pop,    # Population map (3, 12), (12,)
@@ -581,11 +603,12 @@ def rho_plus_torch(xc, yc, W, b,           # Calibration windows and PCM maps, a
                    w_pop=None, b_pop=None, # Population map (3, 12), (12,); required
                    flat_tol:float=1e-3,
                    parts:bool=False,       # Return dict(features, ok, rho) instead of ρ⁺ alone
-                   chunk:int=2048,         # Episodes per chunk
+                   chunk:int=None,         # Episodes per chunk; None = 256 on the CPU, 4096 on a GPU
                   ):                       # ρ⁺ (B,) float64
     "ρ⁺ for a batch of calibration windows, in torch on the batch's device."
     if w_pop is None or b_pop is None: raise ValueError("rho_plus_torch: the population map (w_pop, b_pop) is required")
     p = _as_params(params, RhoPlusParams); out = []
+    chunk = _chunk(chunk, xc.device)
     for s in range(0, xc.shape[0], chunk):
         x, y = xc[s:s + chunk], yc[s:s + chunk]
         G, C, E, fin = _stats_torch(x, y)
@@ -649,7 +672,7 @@ def fit_rho_plus(features:np.ndarray,  # (n, 6) ρ⁺ features of training calib
     c = th.detach().numpy()
     return RhoPlusParams(tuple(m.tolist()), tuple(s.tolist()), tuple(c[1:].tolist()), float(c[0]), True)
 
-# %% ../nbs/07_calib.ipynb #cde489bd
+# %% ../nbs/07_calib.ipynb #171e8ba0
 def calibrate_torch(xc:torch.Tensor,   # Calibration inputs (B, 3, Lc), normalised, any device
                     yc:torch.Tensor,   # Calibration 12 leads (B, 12, Lc)
                     w_pop, b_pop,      # Population map (3, 12), (12,): the prior and the fallback target
@@ -658,13 +681,14 @@ def calibrate_torch(xc:torch.Tensor,   # Calibration inputs (B, 3, Lc), normalis
                     score:str='rho',   # 'rho' (reference), 'rho_plus' or 'one' (ρ ≡ 1: pure PCM)
                     params=None,       # RhoParams / RhoPlusParams (or their dicts); None = defaults
                     flat_tol:float=1e-3,
-                    chunk:int=2048,
+                    chunk:int=None,    # Episodes per chunk; None = 256 on the CPU, 4096 on a GPU
                    )->dict:            # W, b (PCM), rho (B,), W_eff, b_eff; float64
     "PCM + calibration score + soft fallback for a batch, in one pass over the windows."
     if score not in ('rho', 'rho_plus', 'one'): raise ValueError(f"calibrate_torch: score must be 'rho', 'rho_plus' or 'one', got {score!r}")
     _check_lam(lam_w, lam_b)
     p = None if score == 'one' else _as_params(params, RhoParams if score == 'rho' else RhoPlusParams)
     wp, bp = _priors(w_pop, b_pop, 3, 12, xc.device); out = []
+    chunk = _chunk(chunk, xc.device)
     for s in range(0, xc.shape[0], chunk):
         x, y = xc[s:s + chunk], yc[s:s + chunk]
         G, C, E, fin = _stats_torch(x, y, chunk)
