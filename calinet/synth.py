@@ -14,7 +14,7 @@ from .core import LEADS, SUPERCLASSES, derive_limb
 from .synth_source import (P, QRS, STT, DOWER, ELECTRODES_CM, TAU_PRE, TAU_POST, base_kernels, rotation, dipole_path,
                                   precordial_vectors, lead_templates, split_templates, rr_times, ectopy, place_beats)
 from .synth_noise import (ELECTRODES, REVERSALS, to_electrodes, to_leads, swap_electrodes, shaped, burst_envelope,
-                                 em_transients, baseline, baseline_jump, mains, nst_signal, nst_noise)
+                                 em_transients, baseline, baseline_jump, mains, nst_signal, nst_noise, nst_moments, nst_mix)
 from .synth_labels import CODES, JOINT, draw_labels, apply_codes, scp_statements, lerp, add_kernel
 from .synth_io import write_wfdb16, write_cpsc as _write_cpsc_record
 
@@ -182,20 +182,20 @@ def heart_axis(deg:float)->str:
 
 # %% ../nbs/02_synth.ipynb #c2b35e7c
 def _gain2(S, Ne, No, snr_db, agg=np.median):
-    "Power gain a² ≥ 0 of the EMG so that agg over leads of the nst SNR S/(a²·Ne + No) is `snr_db` (bisection in log a²)."
-    L, h, buf, med = len(S), len(S) // 2, np.empty(len(S)), agg is np.median
-    def f(a2):                                  # same float operations as agg(10·log10(S / max(a²·Ne + No, 1e-30))) − snr,
-        np.multiply(Ne, a2, out=buf); np.add(buf, No, out=buf); np.maximum(buf, 1e-30, out=buf)  # in one buffer, and the
-        np.divide(S, buf, out=buf); np.log10(buf, out=buf); np.multiply(buf, 10, out=buf)    # median as the mean of the
-        if not med: return agg(buf) - snr_db     # sorted middle pair (what np.median computes): 10× faster, same bits
-        buf.sort(); return (buf[h] if L % 2 else (buf[h - 1] + buf[h]) / 2) - snr_db
-    if f(0.) <= 0 or not (Ne > 0).any(): return 0.
-    lo, hi = -30., 30.
-    for _ in range(50):
-        mid = (lo + hi) / 2
-        if f(10**mid) > 0: lo = mid
-        else: hi = mid
-    return 10**((lo + hi) / 2)
+    "Power gain a² ≥ 0 of the EMG so that agg over leads of the nst SNR S/(a²·Ne + No) is `snr_db` (grid bisection in log a²)."
+    h, odd = len(S) // 2, len(S) % 2
+    def f(a2):                                  # (k,) trial gains at once; the median as the sorted middle (pair)
+        v = 10 * np.log10(S / np.maximum(a2[:, None] * Ne + No, 1e-30))
+        if agg is np.median: v.sort(1); v = v[:, h] if odd else (v[:, h - 1] + v[:, h]) / 2
+        else: v = agg(v, axis=1)
+        return v - snr_db
+    if f(np.zeros(1))[0] <= 0 or not (Ne > 0).any(): return 0.
+    lo, hi, flo, fhi = -30., 30., 1., 1.        # log10 a²; f decreases in a², f(1e-30) > 0 > f(1e30)
+    for _ in range(3):                          # 3 rounds of 32 sub-intervals: the bracket shrinks 32768-fold (to 0.002)
+        x = np.linspace(lo, hi, 33); v = f(10**x); c = v <= 0
+        j = int(np.argmax(c)) if c.any() else 32    # first trial at or below the target (none: the top, as bisection)
+        lo, hi, flo, fhi = x[max(j - 1, 0)], x[j], v[max(j - 1, 0)], v[j]
+    return 10**(lo + (hi - lo) * (flo / (flo - fhi) if flo > 0 >= fhi else 1.))   # linear in log a² inside the bracket
 
 def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
     "Electrode noise (T, 9) in mV and its description."
@@ -212,13 +212,14 @@ def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
     other = mains(rng, t, mu, cfg.mains_hz)[:, None] * rng.normal(0, 1, 9) + th
     S = nst_signal(clean8, rpk, fs)
     if prof == 'severe': other = other + shaped(rng, n_t, fs, 9, 'emg') * np.sqrt(S.mean() / 10**(rng.uniform(20, 30) / 10)) / 2
-    Ne, No = nst_noise(to_leads(emg), fs), nst_noise(to_leads(other), fs)
+    m = nst_moments(to_leads(emg), to_leads(other), fs)     # chunk moments: nst noise of a·EMG + other for any a
+    Ne, No = nst_mix(m, 1., 0.), nst_mix(m, 0.)
     agg = np.median if prof != 'severe' else np.min; tgt = snr; a2 = _gain2(S, Ne, No, tgt, agg)
     for _ in range(2):                          # the nst statistic is not exactly additive in power: 2 correction steps
         if a2 == 0: break
-        got = agg(10 * np.log10(S / np.maximum(nst_noise(to_leads(np.sqrt(a2) * emg + other), fs), 1e-30)))
+        got = agg(10 * np.log10(S / np.maximum(nst_mix(m, np.sqrt(a2)), 1e-30)))
         tgt += snr - got; a2 = _gain2(S, Ne, No, tgt, agg)
-    emg *= np.float32(np.sqrt(a2))              # total non-wander noise (EMG + EM + mains + thermal) meets the target
+    g = np.float32(np.sqrt(a2)); emg *= g      # total non-wander noise (EMG + EM + mains + thermal) meets the target
     bwk, _, bwr = _mix(rng, cfg.bw_mix)
     bw = baseline(rng, t, rng.uniform(*bwr, 9), f_resp, n=9, f_max=cfg.bw_fmax)
     jumps = []
@@ -227,7 +228,7 @@ def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
             e, t0, a = int(rng.integers(9)), rng.uniform(t[0], t[-1]), rng.uniform(*cfg.jump_mv) * rng.choice([-1, 1])
             bw[:, e] += baseline_jump(t, t0, a, rng.uniform(0.5, 2.)); jumps.append(dict(type='baseline_jump', electrodes=[ELECTRODES[e]], t0=round(t0, 3), t1=None))
     x = emg + other + bw
-    snr_l = 10 * np.log10(S / np.maximum(nst_noise(to_leads(emg + other), fs), 1e-20))   # achieved, per lead, without BW
+    snr_l = 10 * np.log10(S / np.maximum(nst_mix(m, float(g)), 1e-20))   # achieved, per lead, without BW
     return x, dict(noise_profile=prof, snr_target_db=round(float(snr), 2), snr_nst_db=[round(float(v), 2) for v in snr_l], bw_kind=bwk, mains_uv=round(float(mu), 1),
                    baseline_drift=bwk != 'low' or bool(jumps), static_noise=bool(static), burst_noise=prof in ('moderate', 'severe'), artifacts=jumps)
 

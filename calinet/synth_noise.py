@@ -5,10 +5,12 @@
 # %% ../nbs/02b_synth_noise.ipynb #cd8ea53c
 from __future__ import annotations
 import numpy as np
+import scipy.fft as sfft
 
 # %% auto #0
 __all__ = ['ELECTRODES', 'REVERSALS', 'SHAPES', 'to_electrodes', 'to_leads', 'swap_electrodes', 'shaped', 'burst_envelope',
-           'em_transients', 'baseline', 'baseline_jump', 'mains', 'nst_signal', 'nst_noise', 'snr_nst']
+           'em_transients', 'baseline', 'baseline_jump', 'mains', 'nst_signal', 'nst_noise', 'snr_nst', 'nst_moments',
+           'nst_mix']
 
 # %% ../nbs/02b_synth_noise.ipynb #326de7a7
 ELECTRODES = ('RA', 'LA', 'LL', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6')
@@ -53,7 +55,7 @@ def shaped(rng:np.random.Generator, # Record generator
     "Gaussian noise with the spectrum of `kind`, shaped in the FFT domain (scaled by the filter's exact power gain)."
     if SHAPES[kind] is None: return rng.standard_normal((n_t, n), dtype=np.float32)
     w = rng.standard_normal((n, n_t), dtype=np.float32)
-    y = np.fft.irfft(np.fft.rfft(w, axis=1) * _gain_curve(kind, n_t, fs), n_t, axis=1).T.astype(np.float32)
+    y = sfft.irfft(sfft.rfft(w, axis=1) * _gain_curve(kind, n_t, fs), n_t, axis=1).T.astype(np.float32)
     return (y, w.T) if with_white else y
 
 _GAINS = {}
@@ -131,3 +133,23 @@ def nst_noise(noise:np.ndarray, fs:float)->np.ndarray:
 def snr_nst(clean, noise, rpk, fs)->np.ndarray:
     "Per-lead SNR (dB) in the nst definition."
     return 10 * np.log10(nst_signal(clean, rpk, fs) / np.maximum(nst_noise(noise, fs), 1e-20))
+
+# %% ../nbs/02b_synth_noise.ipynb #18de9a6d
+def nst_moments(a:np.ndarray,  # First noise part (T, L), e.g. the EMG leads
+                b:np.ndarray,  # Second noise part (T, L)
+                fs:float,      # Sampling rate, Hz (chunks of 1 s)
+               )->np.ndarray:  # Chunk moments (3, L, chunks): Σa², 2Σab, Σb² about the chunk means, / chunk length
+    "Per-chunk centred second moments of two noise parts: the nst noise of any mixture s·a + r·b in closed form."
+    n = int(fs); k = len(a) // n
+    if k == 0: raise ValueError("nst_moments: need at least 1 s of noise")
+    if a.shape != b.shape: raise ValueError(f"nst_moments: parts differ in shape, {a.shape} vs {b.shape}")
+    X = np.empty((2, a.shape[1], k * n)); X[0] = a[:k * n].T; X[1] = b[:k * n].T
+    X = X.reshape(2, -1, k, n); X -= X.mean(3, keepdims=True); A, B = X
+    return np.stack([(A * A).sum(2), 2 * (A * B).sum(2), (B * B).sum(2)]) / n
+
+def nst_mix(m:np.ndarray,  # Chunk moments from `nst_moments`
+            s:float,       # Gain of the first part
+            r:float=1.,    # Gain of the second part
+           )->np.ndarray:  # nst noise power per lead (L,), as `nst_noise(s·a + r·b)`
+    "nst noise power of the mixture s·a + r·b from chunk moments."
+    return _mid90(np.sqrt(np.maximum(s * s * m[0] + s * r * m[1] + r * r * m[2], 0)), axis=1)**2

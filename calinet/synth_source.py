@@ -66,11 +66,16 @@ def _rot_between(a, b):
     k = v / s; Kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
     return np.eye(3) + s*Kx + (1 - c)*Kx@Kx
 
+def _norm3(x):
+    "Euclidean norm over the last axis of length 3, keepdims (= np.linalg.norm bit for bit, without its strided reduction)."
+    return np.sqrt(x[..., 0] * x[..., 0] + x[..., 1] * x[..., 1] + x[..., 2] * x[..., 2])[..., None]
+
 def _lphys(re, rd):
     "Infinite-medium lead vectors, broadcasting (..., 3)."
-    d = re - rd; return d / np.linalg.norm(d, axis=-1, keepdims=True)**3
+    d = re - rd; return d / _norm3(d)**3
 
 _LNOM = _lphys(ELECTRODES_CM, np.zeros(3))
+_NDOWER, _NLNOM = np.linalg.norm(DOWER[2:], axis=1)[:, None], np.linalg.norm(_LNOM, axis=1)[:, None]
 _Q = np.stack([_rot_between(l/np.linalg.norm(l), D/np.linalg.norm(D)) for l, D in zip(_LNOM, DOWER[2:])])
 
 # %% ../nbs/02a_synth_source.ipynb #c37b2c80
@@ -79,10 +84,9 @@ def precordial_vectors(re:np.ndarray,  # Electrode positions (6, 3), cm
                        beta:float=0.5, # Magnitude exponent: 1 = pure 1/r², 0 = direction change only
                       )->np.ndarray:   # Lead vectors (..., 6, 3), mV per dipole unit
     "Patient-specific precordial lead vectors anchored on the Dower rows."
-    l = _lphys(re, np.asarray(rd)[..., None, :])
-    n = np.linalg.norm(l, axis=-1, keepdims=True)
-    mag = np.linalg.norm(DOWER[2:], axis=1)[:, None] * (n / np.linalg.norm(_LNOM, axis=1)[:, None])**beta
-    return np.einsum('jab,...jb->...ja', _Q, l / n) * mag
+    d = re - np.asarray(rd)[..., None, :]; r = _norm3(d); u = d / r      # directions; the physical magnitude is 1/r²
+    mag = _NDOWER * (1 / (r * r * _NLNOM))**beta
+    return (_Q[:, :, 0] * u[..., None, 0] + _Q[:, :, 1] * u[..., None, 1] + _Q[:, :, 2] * u[..., None, 2]) * mag   # Q_j · u_j
 
 # %% ../nbs/02a_synth_source.ipynb #d922256f
 def rotation(a_deg:float=0., b_deg:float=0., g_deg:float=0.)->np.ndarray:
