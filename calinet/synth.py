@@ -479,15 +479,24 @@ def ptbxl_database(df:pd.DataFrame, seed:int=0)->pd.DataFrame:
 def _jsonable(m):
     return {k: (v.tolist() if isinstance(v, np.ndarray) else int(v) if isinstance(v, np.integer) else float(v) if isinstance(v, np.floating) else v) for k, v in m.items()}
 
-def _write_ptbxl_chunk(args):
-    "Generate and write one chunk of records (runs in a worker: only metadata travels back)."
-    seed, cfg, items, i0, root, write_100 = args
-    xs, ms = _run_chunk((seed, cfg, items))
-    lr = resample_poly(np.stack(xs)[:, :, [0, 1, 6, 7, 8, 9, 10, 11]].astype(np.float64), 1, 5, axis=1) if write_100 else None
+def _decimate_100(xs):
+    "Leads I, II, V1–V6 of a batch of 500-Hz records decimated to 100 Hz as PTB-XL records100: (B, 1000, 8) float64."
+    x8 = np.ascontiguousarray(np.stack(xs)[:, :, [0, 1, 6, 7, 8, 9, 10, 11]].transpose(0, 2, 1), np.float64)
+    return resample_poly(x8, 1, 5, axis=-1).transpose(0, 2, 1)    # lead-first rows: contiguous filtering, same values
+
+def _write_ptbxl_records(root, xs, i0, cfg, write_100=True):
+    "Write records ecg_id i0+1… (500 Hz and, decimated, 100 Hz) into the PTB-XL folders under `root`."
+    lr = _decimate_100(xs) if write_100 else None
     for j, x in enumerate(xs):
         i = i0 + j + 1; f = _folder(i)
         write_wfdb16(root/'records500'/f/f'{i:05d}_hr', x, 500)
         if write_100: write_wfdb16(root/'records100'/f/f'{i:05d}_lr', _finish(lr[j], cfg, 500), 100)
+
+def _write_ptbxl_chunk(args):
+    "Generate and write one chunk of records (runs in a worker: only metadata travels back)."
+    seed, cfg, items, i0, root, write_100 = args
+    xs, ms = _run_chunk((seed, cfg, items))
+    _write_ptbxl_records(root, xs, i0, cfg, write_100)
     return ms
 
 def write_ptbxl(root:str|Path,            # Folder to create (PTB-XL root layout)
