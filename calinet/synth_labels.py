@@ -13,7 +13,7 @@ __all__ = ['JOINT', 'CODES', 'RHYTHM_CODES', 'FORM_CODES', 'LIKELIHOODS', 'TERRI
            'scp_statements', 'draw_labels', 'lerp', 'add_kernel', 'qrs_mean', 'edit_mi', 'edit_sttc', 'edit_cd',
            'edit_hyp', 'apply_codes']
 
-# %% ../nbs/02d_synth_labels.ipynb #a992922d
+# %% ../nbs/02d_synth_labels.ipynb #67a17e0d
 JOINT = {'NORM': 41.6, 'MI': 12.0, 'STTC': 9.7, 'NORM+CD': 1.6, 'CD': 7.6, 'HYP': 1.7, 'NORM+STTC': 0.3, 'NORM+HYP': 0.2,
          'MI+CD': 5.6, 'MI+STTC': 3.1, 'STTC+HYP': 4.6, 'CD+STTC': 2.6, 'CD+HYP': 1.6, 'MI+HYP': 1.1, 'MI+STTC+CD': 1.4,
          'MI+STTC+HYP': 0.9, 'STTC+CD+HYP': 1.1, 'MI+CD+HYP': 0.7, 'MI+STTC+CD+HYP': 0.3, '': 2.3}
@@ -21,10 +21,11 @@ JOINT = {'NORM': 41.6, 'MI': 12.0, 'STTC': 9.7, 'NORM+CD': 1.6, 'CD': 7.6, 'HYP'
 # code: (superclass, subclass, share within the superclass, description)
 CODES = {
     'NORM': ('NORM', 'NORM', 1., 'normal ECG'),
-    'IMI': ('MI', 'IMI', .40, 'inferior myocardial infarction'), 'ASMI': ('MI', 'AMI', .30, 'anteroseptal myocardial infarction'),
+    'IMI': ('MI', 'IMI', .388, 'inferior myocardial infarction'), 'ASMI': ('MI', 'AMI', .30, 'anteroseptal myocardial infarction'),
     'ILMI': ('MI', 'IMI', .08, 'inferolateral myocardial infarction'), 'AMI': ('MI', 'AMI', .06, 'anterior myocardial infarction'),
     'ALMI': ('MI', 'AMI', .06, 'anterolateral myocardial infarction'), 'LMI': ('MI', 'LMI', .04, 'lateral myocardial infarction'),
     'INJAS': ('MI', 'AMI', .04, 'subendocardial injury in anteroseptal leads'), 'INJIN': ('MI', 'IMI', .02, 'subendocardial injury in inferior leads'),
+    'PMI': ('MI', 'PMI', .012, 'posterior myocardial infarction'),
     'NDT': ('STTC', 'STTC', .30, 'non-diagnostic T abnormalities'), 'ISC_': ('STTC', 'ISC_', .22, 'non-specific ischemic'),
     'NST_': ('STTC', 'NST_', .14, 'non-specific ST changes'), 'ISCAL': ('STTC', 'ISCA', .14, 'ischemic in anterolateral leads'),
     'ISCIN': ('STTC', 'ISCI', .08, 'ischemic in inferior leads'), 'ISCAS': ('STTC', 'ISCA', .06, 'ischemic in anteroseptal leads'),
@@ -54,7 +55,7 @@ def scp_statements()->pd.DataFrame:
     return df[['description', 'diagnostic', 'form', 'rhythm', 'diagnostic_class', 'diagnostic_subclass', 'Statement Category',
                'SCP-ECG Statement Description', 'AHA code', 'aECG REFID', 'CDISC Code', 'DICOM Code']]
 
-# %% ../nbs/02d_synth_labels.ipynb #b086de7c
+# %% ../nbs/02d_synth_labels.ipynb #ae218fd4
 def _pick(rng, sc):
     cs = [c for c, v in CODES.items() if v[0] == sc]; p = np.array([CODES[c][2] for c in cs])
     return cs[rng.choice(len(cs), p=p / p.sum())]
@@ -62,17 +63,21 @@ def _pick(rng, sc):
 _STRENGTH = {100.: (0.45, 1.), 80.: (0.35, 0.8), 50.: (0.2, 0.6), 35.: (0.1, 0.4), 15.: (0.1, 0.4)}
 
 def draw_labels(rng:np.random.Generator, # Patient generator
-                joint:dict=None,         # {combination: percent}; default `JOINT`
+                joint:dict=None,         # {combination: percent}; default `JOINT`. A combination may name codes ('PMI', 'IMI+LAFB'): forced-code cohorts
                )->dict:                  # {code: (likelihood, strength)} for diagnostic codes
     "Draw a record's diagnostic SCP codes with PTB-XL-like likelihoods and a strength per code."
     joint = joint or JOINT; ks = list(joint); p = np.array([joint[k] for k in ks], float)
     combo = [s for s in ks[rng.choice(len(ks), p=p / p.sum())].split('+') if s]
+    bad = [c for c in combo if c not in SUPERCLASSES and c not in CODES]
+    if bad: raise ValueError(f"draw_labels: {bad} in the joint table is neither a superclass {SUPERCLASSES} nor a code")
     codes = {}
     for sc in combo:
-        cs = [_pick(rng, sc)]
-        if sc == 'MI' and rng.random() < 0.12: cs.append(_pick(rng, 'MI'))
-        if sc == 'HYP' and cs[0] == 'LVH' and rng.random() < 0.2: cs.append('LAO/LAE')
-        if sc == 'CD' and cs[0] == 'LAFB' and rng.random() < 0.15: cs.append('CRBBB')
+        if sc not in SUPERCLASSES: cs, sc = [sc], CODES[sc][0]       # a named code: exactly that code
+        else:
+            cs = [_pick(rng, sc)]
+            if sc == 'MI' and rng.random() < 0.12: cs.append(_pick(rng, 'MI'))
+            if sc == 'HYP' and cs[0] == 'LVH' and rng.random() < 0.2: cs.append('LAO/LAE')
+            if sc == 'CD' and cs[0] == 'LAFB' and rng.random() < 0.15: cs.append('CRBBB')
         for c in dict.fromkeys(cs):
             if sc == 'NORM': lk = float(rng.choice([100., 80., 50.], p=[.9, .05, .05])); s = 0.
             else:
@@ -80,11 +85,11 @@ def draw_labels(rng:np.random.Generator, # Patient generator
             codes[c] = (lk, s)
     return codes
 
-# %% ../nbs/02d_synth_labels.ipynb #82a5295b
+# %% ../nbs/02d_synth_labels.ipynb #10b5ab36
 TERRITORY = {k: np.asarray(v) / np.linalg.norm(v) for k, v in dict(
     AS=(0.113, 0.115, -0.987), ANT=(0.545, 0.099, -0.832), AL=(0.986, -0.154, -0.062), LAT=(0.963, -0.248, 0.102),
     INF=(-0.068, 0.989, -0.135), POST=(0, 0, 1.)).items()}
-MI_TERRITORY = dict(IMI='INF', ASMI='AS', ILMI='INF', AMI='ANT', ALMI='AL', LMI='LAT', INJAS='AS', INJIN='INF')
+MI_TERRITORY = dict(IMI='INF', ASMI='AS', ILMI='INF', AMI='ANT', ALMI='AL', LMI='LAT', INJAS='AS', INJIN='INF', PMI='POST')
 STTC_TERRITORY = dict(ISCAL='AL', ISCIN='INF', ISCAS='AS')
 
 def lerp(lo, hi, s): return lo + (hi - lo) * s
@@ -97,10 +102,11 @@ def qrs_mean(K):
     "Unit mean QRS vector (amplitude × width, i.e. the QRS area direction)."
     q = K[K[:, 5] == QRS]; v = (q[:, 2:5] * q[:, 1:2]).sum(0); return v / np.linalg.norm(v)
 
-# %% ../nbs/02d_synth_labels.ipynb #3dcb42ac
+# %% ../nbs/02d_synth_labels.ipynb #167e0a51
 def edit_mi(rng, K, code, s, fx):
     "Infarct: pathological Q toward −u, loss of initial forces toward u, T inversion; acute codes add ST elevation."
     u = TERRITORY[MI_TERRITORY[code]]; K = K.copy()
+    if code == 'PMI': return _edit_pmi(rng, K, u, s, fx)
     early = (K[:, 5] == QRS) & (K[:, 0] < 0.04)
     proj = K[early, 2:5] @ u; K[early, 2:5] -= lerp(0.3, 0.9, s) * np.clip(proj, 0, None)[:, None] * u
     K = add_kernel(K, -0.025, rng.uniform(0.010, 0.014), -lerp(0.2, 0.6, s) * u, QRS)
@@ -109,6 +115,18 @@ def edit_mi(rng, K, code, s, fx):
     if code.startswith('INJ'):
         for dt in (0.08, 0.14, 0.20): K = add_kernel(K, dt, 0.04, lerp(0.1, 0.3, s) / 1.6 * u, STT)
     if rng.random() < 0.4: fx['move'] = fx.get('move', 1.) * 1.3; fx['local'] = max(fx.get('local', 1.), 3.)   # fragmented QRS in 30–50 %
+    return K
+
+def _edit_pmi(rng, K, u, s, fx):
+    "Posterior MI (u = +Z, posterior): the mirror image of a posterior Q wave and T inversion, seen from V1–V2."
+    q = K[:, 5] == QRS
+    mid = q & (K[:, 0] > -0.005) & (K[:, 0] < 0.04)
+    K[mid, 2:5] -= lerp(0.5, 0.9, s) * np.clip(K[mid, 2:5] @ u, 0, None)[:, None] * u                # lost posterior forces: no S in V1–V2
+    K = add_kernel(K, rng.uniform(0., 0.01), rng.uniform(0.013, 0.017), -lerp(0.8, 1.4, s) * u, QRS)  # early-QRS force toward −Z: tall, broad R in V1–V2
+    t = K[:, 5] == STT
+    K[t, 2:5] -= lerp(0.2, 0.8, s) * np.clip(K[t, 2:5] @ u, None, 0)[:, None] * u                     # T away from the infarct (anterior): upright, taller T in V1–V2
+    K = add_kernel(K, 0.27, 0.05, -lerp(0.05, 0.2, s) * u, STT)
+    if rng.random() < 0.4: fx['move'] = fx.get('move', 1.) * 1.3; fx['local'] = max(fx.get('local', 1.), 3.)
     return K
 
 def edit_sttc(rng, K, code, s, fx):
