@@ -18,8 +18,9 @@ ELECTRODES = ('RA', 'LA', 'LL', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6')
 def to_electrodes(x:np.ndarray, # Leads I, II, V1–V6, (..., T, 8), mV
                  )->np.ndarray: # Electrode potentials RA, LA, LL, V1–V6 with RA = 0, (..., T, 9)
     "Electrode potentials that produce the given 8 leads."
-    i, ii, v = x[..., :1], x[..., 1:2], x[..., 2:]
-    return np.concatenate([np.zeros_like(i), i, ii, v + (i + ii) / 3], -1)
+    i, ii = x[..., :1], x[..., 1:2]
+    out = np.empty(x.shape[:-1] + (9,), np.result_type(x, 3)); out[..., 0] = 0; out[..., 1:3] = x[..., :2]
+    wct = i + ii; wct /= 3; np.add(x[..., 2:], wct, out=out[..., 3:]); return out   # in place, as to_leads
 
 def to_leads(e:np.ndarray,     # Electrode potentials (..., T, 9), mV
             )->np.ndarray:     # Leads I, II, V1–V6, (..., T, 8)
