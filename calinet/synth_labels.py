@@ -102,7 +102,7 @@ def qrs_mean(K):
     "Unit mean QRS vector (amplitude × width, i.e. the QRS area direction)."
     q = K[K[:, 5] == QRS]; v = (q[:, 2:5] * q[:, 1:2]).sum(0); return v / np.linalg.norm(v)
 
-# %% ../nbs/02d_synth_labels.ipynb #167e0a51
+# %% ../nbs/02d_synth_labels.ipynb #6b882057
 def edit_mi(rng, K, code, s, fx):
     "Infarct: pathological Q toward −u, loss of initial forces toward u, T inversion; acute codes add ST elevation."
     u = TERRITORY[MI_TERRITORY[code]]; K = K.copy()
@@ -121,8 +121,8 @@ def _edit_pmi(rng, K, u, s, fx):
     "Posterior MI (u = +Z, posterior): the mirror image of a posterior Q wave and T inversion, seen from V1–V2."
     q = K[:, 5] == QRS
     mid = q & (K[:, 0] > -0.005) & (K[:, 0] < 0.04)
-    K[mid, 2:5] -= lerp(0.5, 0.9, s) * np.clip(K[mid, 2:5] @ u, 0, None)[:, None] * u                # lost posterior forces: no S in V1–V2
-    K = add_kernel(K, rng.uniform(0., 0.01), rng.uniform(0.013, 0.017), -lerp(0.8, 1.4, s) * u, QRS)  # early-QRS force toward −Z: tall, broad R in V1–V2
+    K[mid, 2:5] -= lerp(0.6, 1., s) * np.clip(K[mid, 2:5] @ u, 0, None)[:, None] * u                # lost posterior forces: no S in V1–V2
+    K = add_kernel(K, rng.uniform(0., 0.01), rng.uniform(0.013, 0.017), -lerp(1., 1.6, s) * u, QRS)  # early-QRS force toward −Z: tall, broad R in V1–V2
     t = K[:, 5] == STT
     K[t, 2:5] -= lerp(0.2, 0.8, s) * np.clip(K[t, 2:5] @ u, None, 0)[:, None] * u                     # T away from the infarct (anterior): upright, taller T in V1–V2
     K = add_kernel(K, 0.27, 0.05, -lerp(0.05, 0.2, s) * u, STT)
