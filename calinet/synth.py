@@ -14,7 +14,7 @@ from .core import LEADS, SUPERCLASSES, derive_limb
 from .synth_source import (P, QRS, STT, DOWER, ELECTRODES_CM, TAU_PRE, TAU_POST, base_kernels, rotation, dipole_path,
                                   precordial_vectors, lead_templates, split_templates, rr_times, ectopy, place_beats)
 from .synth_noise import (ELECTRODES, REVERSALS, to_electrodes, to_leads, swap_electrodes, shaped, burst_envelope,
-                                 em_transients, baseline, baseline_jump, mains, nst_signal, nst_noise, nst_moments, nst_mix)
+                                 em_transients, baseline, baseline_jump, mains, nst_signal, nst_noise, nst_moments, nst_mix, TO_LEADS)
 from .synth_labels import CODES, JOINT, draw_labels, apply_codes, scp_statements, lerp, add_kernel
 from .synth_io import write_wfdb16, write_cpsc as _write_cpsc_record
 
@@ -212,7 +212,7 @@ def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
     other = mains(rng, t, mu, cfg.mains_hz)[:, None] * rng.normal(0, 1, 9) + th
     S = nst_signal(clean8, rpk, fs)
     if prof == 'severe': other = other + shaped(rng, n_t, fs, 9, 'emg') * np.sqrt(S.mean() / 10**(rng.uniform(20, 30) / 10)) / 2
-    m = nst_moments(to_leads(emg), to_leads(other), fs)     # chunk moments: nst noise of a·EMG + other for any a
+    m = nst_moments(emg, other, fs, TO_LEADS)   # chunk moments of the leads: nst noise of a·EMG + other for any a
     Ne, No = nst_mix(m, 1., 0.), nst_mix(m, 0.)
     agg = np.median if prof != 'severe' else np.min; tgt = snr; a2 = _gain2(S, Ne, No, tgt, agg)
     for _ in range(2):                          # the nst statistic is not exactly additive in power: 2 correction steps
@@ -339,9 +339,11 @@ def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), p
     return out, rec
 
 # %% ../nbs/02_synth.ipynb #63821dfd
+_PATH_TAU = dipole_path(TAU)                 # unit dipole path on the template grid (the same for every record)
+
 def _truth(pt, re, T):
     w = (T[:3].sum(0)**2).sum(1)                                         # beat energy over the template grid
-    rbar = pt['r0'] + pt['move'] * (w @ dipole_path(TAU)) / w.sum()      # energy-weighted mean dipole position
+    rbar = pt['r0'] + pt['move'] * (w @ _PATH_TAU) / w.sum()            # energy-weighted mean dipole position
     L8 = np.vstack([pt['limb'], precordial_vectors(re, rbar, pt['beta'])])
     L12 = np.vstack([L8[:2], derive_limb(L8[0], L8[1]), L8[2:]])     # lead vectors obey Einthoven/Goldberger too
     Lin = L12[[0, 1, 7]]; M = L12[[2, 3, 4, 5, 6, 8, 9, 10, 11]] @ np.linalg.inv(Lin)

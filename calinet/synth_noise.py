@@ -8,9 +8,9 @@ import numpy as np
 import scipy.fft as sfft
 
 # %% auto #0
-__all__ = ['ELECTRODES', 'REVERSALS', 'SHAPES', 'to_electrodes', 'to_leads', 'swap_electrodes', 'shaped', 'burst_envelope',
-           'em_transients', 'baseline', 'baseline_jump', 'mains', 'nst_signal', 'nst_noise', 'snr_nst', 'nst_moments',
-           'nst_mix']
+__all__ = ['ELECTRODES', 'TO_LEADS', 'REVERSALS', 'SHAPES', 'to_electrodes', 'to_leads', 'swap_electrodes', 'shaped',
+           'burst_envelope', 'em_transients', 'baseline', 'baseline_jump', 'mains', 'nst_signal', 'nst_noise',
+           'snr_nst', 'nst_moments', 'nst_mix']
 
 # %% ../nbs/02b_synth_noise.ipynb #326de7a7
 ELECTRODES = ('RA', 'LA', 'LL', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6')
@@ -30,6 +30,8 @@ def to_leads(e:np.ndarray,     # Electrode potentials (..., T, 9), mV
     np.subtract(la, ra, out=out[..., :1]); np.subtract(ll, ra, out=out[..., 1:2])
     wct = ra + la; wct += ll; wct /= 3
     np.subtract(e[..., 3:], wct, out=out[..., 2:]); return out
+
+TO_LEADS = to_leads(np.eye(9))   # (9, 8) linear map: leads = electrodes @ TO_LEADS
 
 # %% ../nbs/02b_synth_noise.ipynb #d2c1be18
 REVERSALS = dict(RA_LA=(0, 1), LA_LL=(1, 2), RA_LL=(0, 2), **{f'V{j}_V{j+1}': (2 + j, 3 + j) for j in range(1, 6)})
@@ -136,17 +138,21 @@ def snr_nst(clean, noise, rpk, fs)->np.ndarray:
     return 10 * np.log10(nst_signal(clean, rpk, fs) / np.maximum(nst_noise(noise, fs), 1e-20))
 
 # %% ../nbs/02b_synth_noise.ipynb #18de9a6d
-def nst_moments(a:np.ndarray,  # First noise part (T, L), e.g. the EMG leads
-                b:np.ndarray,  # Second noise part (T, L)
+def nst_moments(a:np.ndarray,  # First noise part (T, C), e.g. the EMG (leads, or electrodes with `lead_map`)
+                b:np.ndarray,  # Second noise part (T, C)
                 fs:float,      # Sampling rate, Hz (chunks of 1 s)
+                lead_map:np.ndarray=None, # (C, L) map to leads (`TO_LEADS` for electrodes); None: a, b are the leads
                )->np.ndarray:  # Chunk moments (3, L, chunks): Σa², 2Σab, Σb² about the chunk means, / chunk length
     "Per-chunk centred second moments of two noise parts: the nst noise of any mixture s·a + r·b in closed form."
-    n = int(fs); k = len(a) // n
+    n = int(fs); k = len(a) // n; C = a.shape[1]
     if k == 0: raise ValueError("nst_moments: need at least 1 s of noise")
     if a.shape != b.shape: raise ValueError(f"nst_moments: parts differ in shape, {a.shape} vs {b.shape}")
-    X = np.empty((2, a.shape[1], k * n)); X[0] = a[:k * n].T; X[1] = b[:k * n].T
-    X = X.reshape(2, -1, k, n); X -= X.mean(3, keepdims=True); A, B = X
-    return np.stack([(A * A).sum(2), 2 * (A * B).sum(2), (B * B).sum(2)]) / n
+    X = np.empty((k, n, 2 * C)); X[:, :, :C] = a[:k * n].reshape(k, n, C); X[:, :, C:] = b[:k * n].reshape(k, n, C)
+    X -= (np.einsum('kni->ki', X) / n)[:, None]                       # centre each chunk
+    S = np.matmul(X.transpose(0, 2, 1), X) / n                        # (k, 2C, 2C) chunk covariances (one BLAS call)
+    M = np.eye(C) if lead_map is None else np.asarray(lead_map, float)
+    q = lambda i, j: np.einsum('il,kij,jl->lk', M, S[:, i:i + C, j:j + C], M)   # lead variances mᵀ S m
+    return np.stack([q(0, 0), 2 * q(0, C), q(C, C)])
 
 def nst_mix(m:np.ndarray,  # Chunk moments from `nst_moments`
             s:float,       # Gain of the first part

@@ -115,6 +115,16 @@ def _interp_rows(tc, yc, t):
     w = ((t - tc[i]) / (tc[i + 1] - tc[i])).reshape(-1, *([1] * (yc.ndim - 1)))
     return yc[i] * (1 - w) + yc[i + 1] * w
 
+_GRIDS = {}
+def _coarse_grid(tau, step):
+    "Coarse lead-field grid of `tau`, the unit dipole path on it, and the interpolation rows/weights back to `tau`; cached (every record uses the same grid)."
+    key = (tau.tobytes(), step)
+    if key not in _GRIDS:
+        tc = np.r_[tau[::step], tau[-1]] if (len(tau) - 1) % step else tau[::step]
+        i = np.clip(np.searchsorted(tc, tau, side='right') - 1, 0, len(tc) - 2)
+        _GRIDS[key] = tc, dipole_path(tc), i, ((tau - tc[i]) / (tc[i + 1] - tc[i]))[:, None, None]
+    return _GRIDS[key]
+
 def lead_templates(K:np.ndarray,        # Kernels (K, 6), already rotated and scaled for the patient
                    tau:np.ndarray,      # Beat-time grid (G,), s
                    limb:np.ndarray,     # Limb lead vectors (2, 3) for I and II
@@ -128,9 +138,9 @@ def lead_templates(K:np.ndarray,        # Kernels (K, 6), already rotated and sc
                   )->np.ndarray:        # Templates (4, G, 8), mV
     "Lead-space templates of one beat type: P, QRS, ST-T groups plus the respiratory modulation template."
     d = dipole(K, tau)                                        # (3 groups, 3, G)
-    tc = np.r_[tau[::step], tau[-1]] if (len(tau) - 1) % step else tau[::step]
-    rd = r0 + move * dipole_path(tc)                          # (Gc, 3)
-    Lp = _interp_rows(tc, precordial_vectors(re, rd, beta), tau)   # (G, 6, 3)
+    tc, path, i, w = _coarse_grid(tau, step)                  # as _interp_rows(tc, ·, tau), indices cached
+    pv = precordial_vectors(re, r0 + move * path, beta)       # (Gc, 6, 3)
+    Lp = pv.take(i, 0) * (1 - w) + pv.take(i + 1, 0) * w      # (G, 6, 3)
     dt = d.sum(0)                                             # (3, G)
     rot = np.einsum('a,aij->ij', np.asarray(resp_rad, float), _GEN) @ dt     # (3, G): small-angle respiratory rotation
     D = np.concatenate([d, rot[None]], 0)                     # (4 groups, 3, G)
