@@ -51,10 +51,20 @@ def einthoven_residual(y:np.ndarray, # 12-lead signal(s), lead-first (..., 12, T
     d = derive_limb(y[..., 0, :], y[..., 1, :])
     return np.abs(y[..., DERIVED_IDX, :] - d).max(axis=(-2, -1))
 
-# %% ../nbs/00_core.ipynb #052b0a04
+# %% ../nbs/00_core.ipynb #259844e7
+def _mu_sd(norm, like):
+    "Per-lead (mu, sd + eps) of a normaliser (object or dict) as arrays/tensors matching `like`'s type, dtype and device."
+    g = (lambda k, d=None: norm.get(k, d)) if isinstance(norm, dict) else (lambda k, d=None: getattr(norm, k, d))
+    mu, sd = np.asarray(g('mu'), np.float64), np.asarray(g('sd'), np.float64) + float(g('eps', 0.) or 0.)
+    if mu.shape != (12,) or sd.shape != (12,): raise ValueError(f"norm must hold 12 per-lead mu and sd, got {mu.shape} and {sd.shape}")
+    if isinstance(like, np.ndarray): return mu.astype(like.dtype), sd.astype(like.dtype)
+    torch = __import__('torch')
+    return torch.as_tensor(mu, dtype=like.dtype, device=like.device), torch.as_tensor(sd, dtype=like.dtype, device=like.device)
+
 def assemble_12(x,     # Measured leads I, II, V2, (B, 3, T) (numpy or torch)
                 yhat,  # Model output, (B, 12, T) or (B, 5, T) holding V1, V3, V4, V5, V6
-               ):      # 12-lead signal (B, 12, T), same type as `x`
+                norm=None, # Normaliser (per-lead `mu`, `sd`, `eps`, or their dict) when x and yhat are normalised; None: mV
+               ):      # 12-lead signal (B, 12, T), same type and units as `x`
     "12 leads from measured I, II, V2, derived limb leads and the model's V1, V3–V6."
     if x.shape[-2] != 3: raise ValueError(f"x must hold the 3 measured leads I, II, V2 on axis -2, got shape {tuple(x.shape)}")
     n = yhat.shape[-2]
@@ -63,7 +73,10 @@ def assemble_12(x,     # Measured leads I, II, V2, (B, 3, T) (numpy or torch)
     if rec.shape[-1] != x.shape[-1]: raise ValueError(f"x has {x.shape[-1]} samples but yhat has {rec.shape[-1]}")
     i, ii, v2 = x[..., 0:1, :], x[..., 1:2, :], x[..., 2:3, :]
     cat = np.concatenate if isinstance(x, np.ndarray) else __import__('torch').cat
-    lim = derive_limb(x[..., 0, :], x[..., 1, :])
+    if norm is None: lim = derive_limb(x[..., 0, :], x[..., 1, :])
+    else:                                                                            # derive in mV, normalise again
+        mu, sd = _mu_sd(norm, x)
+        lim = (derive_limb(x[..., 0, :] * sd[0] + mu[0], x[..., 1, :] * sd[1] + mu[1]) - mu[2:6, None]) / sd[2:6, None]
     return cat([i, ii, lim, rec[..., 0:1, :], v2, rec[..., 1:, :]], -2)
 
 # %% ../nbs/00_core.ipynb #11cc2d26

@@ -89,7 +89,7 @@ class UNet1d(nn.Module):
             h = blk(torch.cat([h, s], 1))
         return self.head(h)[..., :T]
 
-# %% ../nbs/10_model.ipynb #e1b1e752
+# %% ../nbs/10_model.ipynb #a8fd5533
 RHO_MODES = ('ref', 'plus', 'one')
 
 def _calib():
@@ -243,12 +243,13 @@ def build_model(name:str,         # One of `MODELS`
     if fs is None: raise ValueError(f"model {name!r} needs the sampling rate fs (no default: the ρ R-peak detector depends on it)")
     return cls(w_pop, b_pop, fs, rho_params=rho_params, **args)
 
-# %% ../nbs/10_model.ipynb #2b45607f
+# %% ../nbs/10_model.ipynb #c2f55faa
 def predict_12(model:nn.Module,  # Any model of `MODELS`
                xt, xc=None, yc=None, # Target inputs (B, 3, Lt); calibration (B, 3, Lc), (B, 12, Lc)
                bs:int=512,       # Batch size
                amp:bool=False,   # bf16 autocast (CUDA)
                return_rho:bool=False, # Also return ρ (B,) for calibrated models (NaN otherwise)
+               norm=None,        # The inputs' normaliser (what `assemble_12` needs to derive limb leads in mV); None: inputs in mV
               ):
     "Fair 12-lead reconstruction (B, 12, Lt): measured leads passed through, limb leads derived, V1, V3–V6 from the model."
     was = model.training; model.eval(); out, rhos = [], []
@@ -260,7 +261,7 @@ def predict_12(model:nn.Module,  # Any model of `MODELS`
             if isinstance(model, PCM):
                 y, cal = model(*a, return_aux=True); rhos.append(cal['rho'])
             else: y = model(*a); rhos.append(torch.full((a[0].shape[0],), float('nan'), device=dev))
-            out.append(assemble_12(a[0], y.float()))
+            out.append(assemble_12(a[0], y.float(), norm=norm))
     model.train(was)
     y = torch.cat(out)
     return (y, torch.cat(rhos)) if return_rho else y

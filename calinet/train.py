@@ -103,7 +103,7 @@ def recon_loss(yhat:torch.Tensor, # Prediction (B, 12, T)
     "MSE on V1, V3–V6 in normalised units."
     return F.mse_loss(yhat[:, RECON_IDX].float(), y[:, RECON_IDX].float())
 
-# %% ../nbs/11_train.ipynb #1b1f5842
+# %% ../nbs/11_train.ipynb #159b5777
 HEADLINE = ('pcc_recon', 'nrmse_recon', 'morph', 'r_amp', 'st60_ant', 't_amp')
 
 def _t(a, device): return a.to(device) if isinstance(a, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(device)
@@ -119,7 +119,7 @@ class Validator:
         self.m, self.fs, self.tau, self.bs, self.device = metrics, float(fs), dict(tau), bs, torch.device(device)
         self.amp = amp and self.device.type == 'cuda'   # bf16 autocast only on CUDA
         self.ep = {k: _t(ep[k], self.device) for k in ('x_calib', 'y_calib', 'x_test', 'y_test')}
-        self.scale = metrics.mv_scale(norm)
+        self.scale, self.norm = metrics.mv_scale(norm), norm
         yt = self.ep['y_test']
         self.fid = metrics.fiducials(yt[:, 1].cpu().numpy(), fs, scale=self.scale)
         self.n = yt.shape[0]
@@ -127,7 +127,7 @@ class Validator:
     def __call__(self, model, per_episode:bool=False):
         "Headline means + val_score (and per-episode values) of `model` on this set."
         e = self.ep
-        y12, rho = predict_12(model, e['x_test'], e['x_calib'], e['y_calib'], bs=self.bs, amp=self.amp, return_rho=True)
+        y12, rho = predict_12(model, e['x_test'], e['x_calib'], e['y_calib'], bs=self.bs, amp=self.amp, return_rho=True, norm=self.norm)
         d = self.m.evaluate(e['y_test'], y12, scale=self.scale, fid=self.fid)
         d = {k: v for k, v in d.items() if v.ndim == 1}
         d['rho'] = rho.float()
