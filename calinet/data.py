@@ -412,7 +412,7 @@ def prepare_record(x:np.ndarray,         # Raw record (12, T0), mV
     f = highpass(y, fs, highpass_hz, padlen=padlen)
     return np.ascontiguousarray(f.T, dtype=np.float32), record_metrics(x, f, fs_in)
 
-# %% ../nbs/03_data.ipynb #38872d48
+# %% ../nbs/03_data.ipynb #80b5ddd7
 CACHE_VERSION = 1
 
 def _table(dataset, src, min_likelihood):
@@ -433,6 +433,7 @@ def _source_fingerprint(dataset, src)->str:
     else:
         st = (src / 'ecg_tracings.hdf5').stat(); h.update(f'{st.st_size} {st.st_mtime_ns}'.encode())
         h.update((src / 'annotations/gold_standard.csv').read_bytes())
+    if (src / 'synth_cohort.json').exists(): h.update((src / 'synth_cohort.json').read_bytes())   # synthetic: generator version, config, seed
     return h.hexdigest()[:16]
 
 # %% ../nbs/03_data.ipynb #b16757c1
