@@ -13,7 +13,8 @@ import numpy as np
 from scipy import signal as ss
 
 # %% auto #0
-__all__ = ['butter_sos', 'highpass', 'resample', 'rpeaks', 'heart_rate', 'median_beat', 'qrs_duration', 'Normaliser']
+__all__ = ['butter_sos', 'highpass', 'resample', 'rpeaks', 'heart_rate', 'median_beat', 'qrs_duration', 'Normaliser',
+           'same_normaliser']
 
 # %% ../nbs/01_signal.ipynb #4059e02c
 @lru_cache(maxsize=64)
@@ -231,3 +232,11 @@ def _load(cls, path)->Normaliser:
     raise ValueError(f"Normaliser.load: {p} must end in .json or .npz")
 
 Normaliser.to_dict, Normaliser.from_dict, Normaliser.save, Normaliser.load = _to_dict, _from_dict, _save, _load
+
+# %% ../nbs/01_signal.ipynb #d716001a
+def same_normaliser(a, b,              # Normalisers (objects with `to_dict`) or their dicts
+                    rtol:float=1e-6, atol:float=1e-9)->bool:
+    "Whether two normalisers have the same per-lead μ and σ."
+    d = [x.to_dict() if hasattr(x, 'to_dict') else x for x in (a, b)]
+    p = [(np.asarray(e['mu'], np.float64), np.asarray(e['sd'], np.float64)) for e in d]
+    return all(u.shape == v.shape and np.allclose(u, v, rtol=rtol, atol=atol) for u, v in zip(*p))
