@@ -248,7 +248,7 @@ def realism_table(X:np.ndarray, M:pd.DataFrame, fs:float=500, faults:pd.DataFram
     rows += list(extra or [])
     T = pd.DataFrame(rows); T['n'] = T['n'].astype('Int64'); return T
 
-# %% ../nbs/02e_synth_realism.ipynb #3234d46a
+# %% ../nbs/02e_synth_realism.ipynb #fcc2b99d
 def headroom_cnn(X:np.ndarray,       # Records (B, T, 12) mV, as `generate` returns them
                  M:pd.DataFrame,     # Their metadata (strat_fold)
                  fs:float=500,       # Sampling rate, Hz
@@ -282,7 +282,7 @@ def headroom_cnn(X:np.ndarray,       # Records (B, T, 12) mV, as `generate` retu
         perm = torch.randperm(len(xi), generator=g); tot = 0.
         for i in range(0, len(xi), bs):
             j = perm[i:i + bs]; loss = torch.nn.functional.mse_loss(net(xi[j]), yr[j])
-            opt.zero_grad(); loss.backward(); opt.step(); tot += float(loss) * len(j)
+            opt.zero_grad(); loss.backward(); opt.step(); tot += loss.item() * len(j)
         losses.append(tot / len(xi))
     xe, _, ye = win(np.nonzero(ev)[0], 1)
     with torch.no_grad(): r = torch.cat([net(torch.from_numpy(xe[i:i + 256])) for i in range(0, len(xe), 256)]).numpy()
