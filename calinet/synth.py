@@ -145,7 +145,7 @@ def _templates(pt, K, R, re, r0, types, rng_pvc, local=True):
         if local and ty != 'V':
             for s in pt['local']:
                 w = np.exp(-0.5 * ((np.arange(6) - s['j0']))**2)
-                T[QRS, :, 2:] += s['a'] * np.exp(-0.5 * ((TAU - s['t']) / s['s'])**2)[:, None] * w
+                T[QRS, :, 2:] += s['a'] * np.exp(np.maximum(-0.5 * ((TAU - s['t']) / s['s'])**2, -80.))[:, None] * w   # no underflow
         out.append(T)
     T = np.stack(out)
     pre, post = split_templates(T[:, :, :_I0 + 1], T[:, :, _I0:])
