@@ -14,7 +14,9 @@ Issue 3's two targets, each printed with `target met: True/False`:
   the .dat bytes are identical.
 - End to end: `write_ptbxl` with 2 workers (each generates and writes its own chunks), the cost of building a cohort.
 The machine is shared: every figure is printed with the 1-minute load average at the time it was measured; rates
-measured under load > 0.5 understate what idle cores reach (compare the CPU-bound estimates instead).
+measured under load > 0.5 understate what idle cores reach (compare the CPU-bound estimates instead). CPU times are
+printed with their system (kernel) part: the writer's is mostly file creation (4 files per record), which depends on
+the file system and on the other jobs' I/O more than on this code.
 Run: `python tests/bench/bench_synth.py [n] [n_write]` (defaults 512, 512), or `make bench`.
 """
 import os, sys, time, tempfile, warnings
@@ -31,10 +33,16 @@ GEN_TARGET, WRITE_TARGET = 330, 1000      # records/s on 2 processes
 
 def load(): return f'load {os.getloadavg()[0]:.1f}'
 
+class Cpu(float):
+    "CPU seconds (user + system) of this process and its finished children; `.sys` the system (kernel) part."
+
 def timed(fn):
-    "(result, wall s, CPU s of this process and its finished children)."
+    "(result, wall s, Cpu s)."
     c0, t0 = os.times(), time.perf_counter(); r = fn(); t1, c1 = time.perf_counter(), os.times()
-    return r, t1 - t0, sum(b - a for a, b in zip(c0[:4], c1[:4]))
+    c = Cpu(sum(b - a for a, b in zip(c0[:4], c1[:4]))); c.sys = (c1[1] - c0[1]) + (c1[3] - c0[3])
+    return r, t1 - t0, c
+
+def ms(c, k): return f'{1000 * c / k:5.2f} CPU-ms/record (system {1000 * c.sys / k:.2f})'
 
 def gen(n, n_jobs): return sum(len(xs) for xs, _ in generate_batches(n, 0, SynthConfig(), 64, n_jobs))
 
@@ -60,8 +68,8 @@ def main(n=512, n_write=512):
     _, wb, cb = timed(lambda: [rng.standard_normal((5000, 12), dtype=np.float32) for _ in range(n)]); lb = load()
     r2 = k2 / w2
     print(f'generation, {n} records 10 s @ 500 Hz, batches of 64:')
-    print(f'  1 process:   {k1 / w1:5.0f} rec/s, {1000 * c1 / k1:5.2f} CPU-ms/record ({l1})')
-    print(f'  2 processes: {r2:5.0f} rec/s, {1000 * c2 / k2:5.2f} CPU-ms/record, all processes ({l2})')
+    print(f'  1 process:   {k1 / w1:5.0f} rec/s, {ms(c1, k1)} ({l1})')
+    print(f'  2 processes: {r2:5.0f} rec/s, {ms(c2, k2)}, all processes ({l2})')
     print(f'  20,000 records on 2 processes: {20000 / r2:.0f} s; target >= {GEN_TARGET} rec/s (<= 60 s) met: {r2 >= GEN_TARGET}')
     print(f'  CPU-bound estimate on 2 idle cores: {2 * k2 / c2:.0f} rec/s; target met on idle cores: {2 * k2 / c2 >= GEN_TARGET}')
     print(f'  baseline (numpy floor, float32 normals of the output size, 1 process): {n / wb:.0f} rec/s, '
@@ -80,16 +88,16 @@ def main(n=512, n_write=512):
         same = all((Path(d)/'w1'/'records500'/'00000'/f'{i:05d}_hr.dat').read_bytes() == (Path(d)/f'{i:05d}_hr.dat').read_bytes() for i in range(1, nb + 1))
     rw2 = kw2 / ww2
     print(f'PTB-XL writer, {n_write} generated records (500 Hz + decimated 100 Hz files, as write_ptbxl):')
-    print(f'  1 process:   {kw1 / ww1:5.0f} rec/s, {1000 * cw1 / kw1:5.2f} CPU-ms/record ({lw1})')
-    print(f'  2 processes: {rw2:5.0f} rec/s, {1000 * cw2 / kw2:5.2f} CPU-ms/record, all processes ({lw2})')
+    print(f'  1 process:   {kw1 / ww1:5.0f} rec/s, {ms(cw1, kw1)} ({lw1})')
+    print(f'  2 processes: {rw2:5.0f} rec/s, {ms(cw2, kw2)}, all processes ({lw2})')
     print(f'  target >= {WRITE_TARGET} rec/s on 2 processes met: {rw2 >= WRITE_TARGET}; CPU-bound estimate on 2 idle cores: '
           f'{2 * kw1 / cw1:.0f} rec/s, met: {2 * kw1 / cw1 >= WRITE_TARGET}')
-    print(f'  baseline wfdb.wrsamp ({nb} records, 500 Hz file only, 1 process): {nb / wwb:.0f} rec/s, {1000 * cwb / nb:.1f} CPU-ms/record '
+    print(f'  baseline wfdb.wrsamp ({nb} records, 500 Hz file only, 1 process): {nb / wwb:.0f} rec/s, {ms(cwb, nb)} '
           f'({lwb}); direct (both files) / wfdb = {(kw1 / ww1) / (nb / wwb):.1f}x; .dat bytes identical: {same}')
     with tempfile.TemporaryDirectory() as d:
         _, we, ce = timed(lambda: write_ptbxl(Path(d)/'p', n, seed=0, n_jobs=2)); le = load()
     print(f'end to end: write_ptbxl (generate + write both rates, 2 worker processes), {n} records: {n / we:.0f} rec/s, '
-          f'{1000 * ce / n:.2f} CPU-ms/record ({le}); a 5,000-record default cohort: {5000 / (n / we):.0f} s')
+          f'{ms(ce, n)} ({le}); a 5,000-record default cohort: {5000 / (n / we):.0f} s')
 
 if __name__ == '__main__':
     a = [int(v) for v in sys.argv[1:3]]
