@@ -63,9 +63,10 @@ def shaped(rng:np.random.Generator, # Record generator
 
 _GAINS = {}
 def _gain_curve(kind, n_t, fs):
-    "H(f) of the rfft bins scaled to unit power gain, float32 (n_t//2 + 1,); cached: every record has the same length."
+    "H(f) of the rfft bins scaled to unit power gain, float32 (n_t//2 + 1,); cached: records mostly share one length."
     key = (kind, n_t, float(fs))
     if key not in _GAINS:
+        if len(_GAINS) >= 64: _GAINS.clear()                     # variable-length cohorts: keep the cache small
         h = SHAPES[kind](np.fft.rfftfreq(n_t, 1 / fs)).astype(np.float32)
         p2 = h**2; p2[1:(n_t + 1) // 2] *= 2                     # full-spectrum power of the rfft bins
         _GAINS[key] = h / np.sqrt(p2.sum() / n_t)
