@@ -248,15 +248,15 @@ def realism_table(X:np.ndarray, M:pd.DataFrame, fs:float=500, faults:pd.DataFram
     rows += list(extra or [])
     T = pd.DataFrame(rows); T['n'] = T['n'].astype('Int64'); return T
 
-# %% ../nbs/02e_synth_realism.ipynb #fcc2b99d
+# %% ../nbs/02e_synth_realism.ipynb #76714efb
 def headroom_cnn(X:np.ndarray,       # Records (B, T, 12) mV, as `generate` returns them
                  M:pd.DataFrame,     # Their metadata (strat_fold)
                  fs:float=500,       # Sampling rate, Hz
                  train_folds=PTBXL_FOLDS['train'], # Folds the normaliser, GL and the CNN are fitted on
                  eval_folds=(9, 10), # Folds scored (2–4 s target)
                  chs:tuple=(16, 32, 64), # U-Net channels per stage
-                 epochs:int=4, bs:int=64, lr:float=2e-3,
-                 windows:int=4,      # Training target windows per record (2-s windows after the calibration)
+                 epochs:int=3, bs:int=64, lr:float=2e-3,
+                 windows:int=2,      # Training target windows per record (2-s windows after the calibration)
                  seed:int=0,
                 )->tuple:            # (per-record DataFrame: fold, pcc_pcm, pcc_cnn; info dict)
     "Learnable headroom over PCM: a small 1D U-Net trained on `train_folds` to predict truth − PCM of V1, V3–V6 from (inputs, PCM output)."
