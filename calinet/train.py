@@ -20,8 +20,8 @@ from .model import MODELS, GL, PCM, build_model, predict_12
 
 # %% auto #0
 __all__ = ['HEADLINE', 'CKPT_FORMAT', 'CURVE_COLS', 'TrainConfig', 'resident', 'sample_episodes', 'recon_loss', 'Validator',
-           'make_checkpoint', 'save_checkpoint', 'load_checkpoint', 'ddp_setup', 'fit', 'load_tau', 'RunData',
-           'prepare_data', 'run_name', 'train_run', 'load_runs', 'run_records', 'main']
+           'make_checkpoint', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'ddp_setup', 'fit', 'load_tau',
+           'RunData', 'prepare_data', 'run_name', 'train_run', 'load_runs', 'run_records', 'main']
 
 # %% ../nbs/11_train.ipynb #03682ba3
 @dataclass
@@ -172,9 +172,27 @@ def save_checkpoint(ck:dict, path)->Path:
     b = io.BytesIO(); torch.save(ck, b)
     return atomic_write(path, b.getvalue())
 
-# %% ../nbs/11_train.ipynb #9ad11f79
+# %% ../nbs/11_train.ipynb #e201c12f
 def _pop_arrays(pop:dict):
     return torch.tensor(pop['W'], dtype=torch.float32), torch.tensor(pop['b'], dtype=torch.float32)
+
+def read_checkpoint(path,             # A torch checkpoint dict written with `weights_only`-safe contents
+                    fmt:str,          # Its expected `format` tag (e.g. `CKPT_FORMAT`)
+                    norm=None,        # The data's normaliser: must match the checkpoint's
+                    fs:float=None,    # The data's sampling rate: must match
+                    leads=None,       # The data's lead order: must match (if the checkpoint records one)
+                    what:str='checkpoint', # Name used in error messages
+                   )->dict:
+    "Load a checkpoint dict (weights_only) and check its format, lead order, sampling rate and normaliser against the data."
+    p = Path(path)
+    if not p.exists(): raise FileNotFoundError(f"{p}: {what} not found")
+    ck = torch.load(p, map_location='cpu', weights_only=True)
+    if not isinstance(ck, dict) or ck.get('format') != fmt: raise ValueError(f"{p}: not a calinet {what} (format {ck.get('format') if isinstance(ck, dict) else type(ck).__name__}, expected {fmt})")
+    if leads is not None and 'leads' in ck and list(leads) != ck['leads']: raise ValueError(f"{p}: {what} lead order {ck['leads']} does not match the data's {list(leads)}")
+    if fs is not None and float(fs) != ck['fs']: raise ValueError(f"{p}: {what} was trained at fs={ck['fs']:g} Hz, the data are at {float(fs):g} Hz")
+    if norm is not None and not same_normaliser(norm, ck['norm']):
+        raise ValueError(f"{p}: the data's normaliser (mu, sd) differs from the {what}'s; the model expects inputs normalised as in training")
+    return ck
 
 def load_checkpoint(path,             # A checkpoint written by `save_checkpoint`
                     device='cpu',
@@ -183,14 +201,7 @@ def load_checkpoint(path,             # A checkpoint written by `save_checkpoint
                     leads=None,       # The data's lead order: must match
                    )->tuple:          # (model in eval mode on `device`, checkpoint dict)
     "Rebuild a model from a checkpoint (weights_only), checking it fits the data."
-    p = Path(path)
-    if not p.exists(): raise FileNotFoundError(f"{p}: checkpoint not found")
-    ck = torch.load(p, map_location='cpu', weights_only=True)
-    if not isinstance(ck, dict) or ck.get('format') != CKPT_FORMAT: raise ValueError(f"{p}: not a calinet checkpoint (format {ck.get('format') if isinstance(ck, dict) else type(ck).__name__})")
-    if leads is not None and list(leads) != ck['leads']: raise ValueError(f"{p}: checkpoint lead order {ck['leads']} does not match the data's {list(leads)}")
-    if fs is not None and float(fs) != ck['fs']: raise ValueError(f"{p}: checkpoint was trained at fs={ck['fs']:g} Hz, the data are at {float(fs):g} Hz")
-    if norm is not None and not same_normaliser(norm, ck['norm']):
-        raise ValueError(f"{p}: the data's normaliser (mu, sd) differs from the checkpoint's; the model expects inputs normalised as in training")
+    ck = read_checkpoint(path, CKPT_FORMAT, norm, fs, leads)
     W, b = _pop_arrays(ck['pop']) if ck.get('pop') else (None, None)
     m = build_model(ck['model'], W, b, fs=ck['fs'], rho_params=ck.get('rho_params'), **ck['model_args'])
     m.load_state_dict(ck['state_dict'])
