@@ -193,7 +193,7 @@ def _bce(prob, y):
     p = np.clip(np.asarray(prob, np.float64), 1e-7, 1 - 1e-7)
     return float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean())
 
-# %% ../nbs/12_diag.ipynb #a34bc15c
+# %% ../nbs/12_diag.ipynb #4c51dd15
 def fit_classifier(X:np.ndarray,       # Training inputs (n, 12, T) normalised, at the classifier's rate
                    Y:np.ndarray,       # Labels (n, 5)
                    groups:np.ndarray,  # Patient id per record (for the internal split)
@@ -215,7 +215,8 @@ def fit_classifier(X:np.ndarray,       # Training inputs (n, 12, T) normalised, 
         m.train(); t0 = time.time(); perm = tr[torch.randperm(len(tr), generator=gen).numpy()]; losses = []
         for s in range(0, len(perm) - cfg.bs + 1, cfg.bs):                  # drop_last
             i = torch.as_tensor(perm[s:s + cfg.bs])
-            loss = F.binary_cross_entropy_with_logits(m(Xt[i].to(device)), Yt[i].to(device))
+            with torch.enable_grad():                                          # whatever the caller's autograd mode
+                loss = F.binary_cross_entropy_with_logits(m(Xt[i].to(device)), Yt[i].to(device))
             opt.zero_grad(set_to_none=True); loss.backward()
             nn.utils.clip_grad_norm_(m.parameters(), cfg.grad_clip); opt.step(); losses.append(loss.item())
         lr = opt.param_groups[0]['lr']; sched.step()
