@@ -12,8 +12,8 @@ from .core import LEADS, IN_IDX, RECON_IDX, ANTERIOR_IDX, LATERAL_IDX, DERIVED_I
 
 # %% auto #0
 __all__ = ['TABLE_GROUPS', 'TAU_REF', 'MORPH_GROUPS', 'MORPH_WEIGHTS', 'pcc', 'nrmse', 'rmse', 'rmse_pooled', 'mv_scale',
-           'signal_metrics', 'record_mean', 'two_level_mean', 'summarize', 'bootstrap_ci', 'paired_bootstrap',
-           'val_score', 'tau_anchor', 'Fiducials', 'fiducials', 'morph_errors', 'evaluate']
+           'signal_metrics', 'record_mean', 'two_level_mean', 'summarize', 'boot_indices', 'bootstrap_ci',
+           'paired_bootstrap', 'val_score', 'tau_anchor', 'Fiducials', 'fiducials', 'morph_errors', 'evaluate']
 
 # %% ../nbs/08_metrics.ipynb #ea1f6650
 def _arrays(*xs):
@@ -193,14 +193,19 @@ def summarize(d:dict,   # name → per-episode values (n,); 2-D entries are skip
         rows[k] = dict(mean=v[ok].mean() if ok.any() else np.nan, sd=v[ok].std() if ok.any() else np.nan, n=int(ok.sum()), n_nan=int((~ok).sum()))
     return pd.DataFrame.from_dict(rows, orient='index')
 
-# %% ../nbs/08_metrics.ipynb #7bdbffb7
+# %% ../nbs/08_metrics.ipynb #fc1bff49
+def boot_indices(n:int,          # Records
+                 n_boot:int=1000, # Resamples
+                 seed:int=0,      # Seed of `np.random.default_rng`
+                 block:int=200,   # Resamples per yielded block (bounds memory)
+                ):
+    "Blocks (b, n) of record indices resampled with replacement: the one resampling stream of every bootstrap here."
+    rng = np.random.default_rng(seed)
+    for i in range(0, n_boot, block): yield rng.integers(0, n, (min(block, n_boot - i), n))
+
 def _boot_means(x, n_boot, seed, block=200):
-    "Nanmean of `x` (n,) over `n_boot` resamples of its indices, drawn with `default_rng(seed)`."
-    rng, n, out = np.random.default_rng(seed), len(x), []
-    for i in range(0, n_boot, block):
-        idx = rng.integers(0, n, (min(block, n_boot - i), n))
-        out.append(np.nanmean(x[idx], 1))
-    return np.concatenate(out)
+    "Nanmean of `x` (n,) over `n_boot` resamples of its indices (`boot_indices`)."
+    return np.concatenate([np.nanmean(x[idx], 1) for idx in boot_indices(len(x), n_boot, seed, block)])
 
 def bootstrap_ci(x,            # Per-record values (n,)
                  n_boot=1000,  # Resamples
