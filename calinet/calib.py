@@ -346,7 +346,7 @@ def _toy_windows(n:int, T:int=1000, fs:float=500., seed:int=0, noise:float=.02):
     out /= np.array([.17, .15, .15, .13, .13, .13, .2, .32, .31, .28, .25, .2])[:, None] * 4
     return out[:, IN_IDX].copy(), out
 
-# %% ../nbs/07_calib.ipynb #fb4d8461
+# %% ../nbs/07_calib.ipynb #51c21bb6
 _BP = {}
 def _bp_matrix(T:int, fs:float)->np.ndarray:
     "(T, T) float64 matrix M with `x @ M == sosfiltfilt(band-pass 5–15 Hz, x)` for windows of length T."
@@ -359,15 +359,11 @@ def _bp_matrix(T:int, fs:float)->np.ndarray:
 
 def _envelope_torch(x:torch.Tensor, fs:float)->torch.Tensor:
     "Pan–Tompkins envelope (B, T), float64: band-pass, derivative, square, moving average."
-    from scipy import signal as ss
+    from calinet.signal import _envelope
     T = x.shape[-1]; w = max(1, int(round(.15 * fs)))
     if T < max(w, 16): raise ValueError(f"rpeak_count_torch: window of {T} samples is shorter than the {w}-sample moving average")
     x = x.to(torch.float64)
-    if x.device.type == 'cpu':                                                      # scipy's compiled filters, one pass each
-        from scipy import ndimage as nd
-        f = ss.sosfiltfilt(ss.butter(2, [5, 15], 'bandpass', fs=fs, output='sos'), x.numpy(), axis=-1)
-        d = nd.correlate1d(f, np.array([-1., -2., 0., 2., 1.]) / 8, axis=-1, mode='constant')   # = np.convolve(., [1, 2, 0, -2, -1]/8, 'same')
-        return torch.from_numpy(nd.uniform_filter1d(d * d, w, axis=-1, mode='constant'))        # centred 'same' mean, any w
+    if x.device.type == 'cpu': return torch.from_numpy(_envelope(x.numpy(), fs))   # the reference detector's own (scipy) envelope
     f = x @ torch.as_tensor(_bp_matrix(T, fs), device=x.device)
     fp = torch.nn.functional.pad(f, (2, 2))
     d = .125 * fp[:, 4:] + .25 * fp[:, 3:-1] - .25 * fp[:, 1:-3] - .125 * fp[:, :-4]

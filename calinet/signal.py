@@ -55,22 +55,15 @@ def resample(x:np.ndarray,   # Signal(s), time on `axis`
     y = ss.resample_poly(x, r.numerator, r.denominator, axis=axis)
     return (y.astype(x.dtype) if x.dtype in (np.float32, np.float64) else y), fs_out
 
-# %% ../nbs/01_signal.ipynb #30438c3f
-def _conv_same(x, k):
-    "`np.convolve(row, k, 'same')` for every row of `x` (..., T), via one FFT convolution."
-    n, m = x.shape[-1], len(k)
-    full = ss.fftconvolve(x, np.broadcast_to(k, (1,) * (x.ndim - 1) + (m,)), mode='full', axes=-1)
-    s = (m - 1) // 2 if n >= m else (n - 1) // 2
-    return full[..., s:s + max(n, m)]
-
-# %% ../nbs/01_signal.ipynb #4ae62942
+# %% ../nbs/01_signal.ipynb #6efc36eb
 def _envelope(x, fs):
     "Pan–Tompkins envelope of the reference detector for rows of `x` (B, T): band-pass, derivative, square, 150 ms mean."
-    sos = butter_sos(2, (5, 15), 'bandpass', fs)
-    d = _conv_same(ss.sosfiltfilt(sos, x, axis=-1), np.array([1., 2., 0., -2., -1.]) / 8)
-    w = max(1, int(round(0.15 * fs)))
-    return _conv_same(d * d, np.ones(w) / w)
+    from scipy import ndimage as nd
+    f = ss.sosfiltfilt(butter_sos(2, (5, 15), 'bandpass', fs), x, axis=-1)
+    d = nd.correlate1d(f, np.array([-1., -2., 0., 2., 1.]) / 8, axis=-1, mode='constant')   # = np.convolve(row, [1, 2, 0, -2, -1]/8, 'same')
+    return nd.uniform_filter1d(d * d, max(1, int(round(0.15 * fs))), axis=-1, mode='constant')   # = np.convolve(row, ones(w)/w, 'same'), odd or even w
 
+# %% ../nbs/01_signal.ipynb #62bf2e10
 def _refine(raw, p, r):
     "Move each peak index in `p` to the argmax of |raw| within ±r samples."
     if len(p) == 0: return p.astype(np.int64)
