@@ -89,13 +89,19 @@ def ridge_apply(x,  # Inputs (..., 3, T), numpy or torch
     W, b = np.asarray(W), np.asarray(b)
     return np.einsum('...it,...io->...ot', x, W.astype(np.result_type(x, W))) + b[..., None]
 
-# %% ../nbs/07_calib.ipynb #4e88417d
-def _stats_torch(x:torch.Tensor, y:torch.Tensor, chunk:int=256):
+# %% ../nbs/07_calib.ipynb #de1b60a1
+def _zbuf(x:torch.Tensor, y:torch.Tensor, chunk:int=256)->torch.Tensor:
+    "An uninitialised float64 buffer for the stacked window [x; 1; y] of up to `chunk` episodes (reused across chunks)."
+    return torch.empty((min(chunk, x.shape[0]), x.shape[1] + 1 + y.shape[1], x.shape[-1]), dtype=torch.float64, device=x.device)
+
+def _stats_torch(x:torch.Tensor, y:torch.Tensor, chunk:int=256,
+                 buf:torch.Tensor=None): # Reusable buffer from `_zbuf` (at least `min(chunk, B)` episodes); None = allocate one
     "Augmented Gram (B, n+1, n+1), cross term (B, n+1, m), per-lead energy of y (B, m) and finiteness (B,); float64, in batch chunks."
     f = torch.float64; B, ni, T = x.shape; no = y.shape[1]; S = []
+    if B and (buf is None or buf.shape[0] < min(chunk, B) or buf.shape[1:] != (ni + 1 + no, T)): buf = _zbuf(x, y, chunk)
     for s in range(0, B, chunk):
         n = min(chunk, B - s)
-        z = torch.empty((n, ni + 1 + no, T), dtype=f, device=x.device)       # [x; 1; y]: one float64 copy, one product
+        z = buf[:n]                                                           # [x; 1; y]: one float64 copy, one product
         z[:, :ni], z[:, ni], z[:, ni + 1:] = x[s:s + n], 1., y[s:s + n]
         S.append(z @ z.transpose(-1, -2))
     S = torch.cat(S) if S else torch.zeros((0, ni + 1 + no, ni + 1 + no), dtype=f, device=x.device)
@@ -417,13 +423,33 @@ def _count_peaks(e:torch.Tensor, lm:torch.Tensor, dist:int, pmin:torch.Tensor)->
     prom = h - torch.maximum(lmin, rmin)
     return (keep & (prom >= pmin[:, None])).sum(1)
 
-# %% ../nbs/07_calib.ipynb #e8c6ac7e
+# %% ../nbs/07_calib.ipynb #fa48f78d
 def _np_median(a:torch.Tensor)->torch.Tensor:
     "numpy's median along the last axis (the mean of the two middle values when T is even), without a full sort."
     T = a.shape[-1]; lo = a.median(-1).values                                       # torch returns the lower middle value
     if T % 2: return lo
     up = torch.where((a <= lo[:, None]).sum(-1) > T // 2, lo, torch.where(a > lo[:, None], a, torch.inf).amin(-1))
     return (lo + up) / 2
+
+def _median_np(e:np.ndarray)->np.ndarray:
+    "`np.median(np.abs(e), -1)` for rows of a 2-D float array, bit for bit, partitioning one scratch copy in place."
+    a = np.abs(e); T = a.shape[-1]; m = T // 2
+    if T % 2: a.partition(m, axis=-1); return a[:, m].copy()
+    a.partition([m - 1, m], axis=-1)
+    return (a[:, m - 1] + a[:, m]) / 2
+
+def _count_peaks_np(e:np.ndarray,    # Envelopes (B, T), float64, finite
+                    d:int,           # Minimal peak distance (samples)
+                    pmin:np.ndarray, # Minimal prominence per row (B,)
+                   )->np.ndarray:    # Peaks per row (B,), int64
+    "Per-row `len(find_peaks(e[i], distance=d, prominence=pmin[i])[0])` with one scipy call over all rows."
+    from scipy.signal import find_peaks, peak_prominences
+    B, T = e.shape; S = max(int(d), 1)
+    z = np.empty((B, T + S)); z[:, :T] = e; z[:, T:] = np.inf                   # rows joined by +inf walls, S samples long
+    pk = find_peaks(z.ravel(), height=(None, np.finfo(np.float64).max), distance=S)[0]   # the height cap drops the walls before the distance rule
+    row = pk // (T + S)
+    keep = peak_prominences(z.ravel(), pk)[0] >= pmin[row]
+    return np.bincount(row[keep], minlength=B).astype(np.int64)
 
 def rpeak_count_torch(x:torch.Tensor, # Single-lead signals (B, T), any device
                       fs:float,       # Sampling rate (Hz); required
@@ -434,9 +460,8 @@ def rpeak_count_torch(x:torch.Tensor, # Single-lead signals (B, T), any device
     e, d = _envelope_torch(x, fs), max(1, int(round(.3 * fs)))
     if not len(e): return torch.zeros(0, dtype=torch.long, device=x.device)
     if batched is False or (batched is None and e.device.type == 'cpu'):
-        from scipy.signal import find_peaks
-        en = e.cpu().numpy(); pn = .3 * np.median(np.abs(en), -1) + 1e-8
-        return torch.tensor([len(find_peaks(r, distance=d, prominence=q)[0]) for r, q in zip(en, pn)], dtype=torch.long, device=x.device)
+        en = e.cpu().numpy()
+        return torch.from_numpy(_count_peaks_np(en, d, .3 * _median_np(en) + 1e-8)).to(x.device)
     lm, pm = _local_maxima(e), .3 * _np_median(e.abs()) + 1e-8
     return torch.cat([_count_peaks(e[s:s + 256], lm[s:s + 256], d, pm[s:s + 256]) for s in range(0, len(e), 256)])
 
@@ -468,7 +493,7 @@ def _kappa(G):
     k = ev.amax(-1) / ev.amin(-1)
     return torch.where(torch.isfinite(k) & (k > 1), k, torch.ones_like(k))
 
-# %% ../nbs/07_calib.ipynb #4e994e85
+# %% ../nbs/07_calib.ipynb #8ba7834b
 def _as_params(params, cls):
     if params is None: return cls()
     if isinstance(params, dict): return cls.from_dict(params) if hasattr(cls, 'from_dict') else cls(**params)
@@ -502,10 +527,10 @@ def rho_torch(xc:torch.Tensor,  # Calibration inputs (B, 3, Lc), normalised, any
              ):                 # ρ (B,) float64, or a dict: kappa, nrmse, n_peaks, valid, ok, s_cond, s_fit, s_beat, rho
     "Reference ρ for a batch of calibration windows, in torch on the batch's device."
     p = _as_params(params, RhoParams); out = []
-    chunk = _chunk(chunk, xc.device)
+    chunk = _chunk(chunk, xc.device); buf = _zbuf(xc, yc, chunk)
     for s in range(0, xc.shape[0], chunk):
         x, y = xc[s:s + chunk], yc[s:s + chunk]
-        G, C, E, fin = _stats_torch(x, y)
+        G, C, E, fin = _stats_torch(x, y, chunk, buf)
         out.append(_rho_stats(x, G, C, E, W[s:s + chunk], b[s:s + chunk], _ok_stats(G, C, E, fin, x.shape[-1], flat_tol), fs, p))
     d = _cat(out)
     return d if parts else d['rho']
@@ -562,7 +587,7 @@ class RhoPlusParams:
         "Inverse of `to_dict` (lists become tuples)."
         return cls(**{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in d.items()})
 
-# %% ../nbs/07_calib.ipynb #73ee6dc1
+# %% ../nbs/07_calib.ipynb #ff2dd05a
 def rho_plus_features_torch(xc, yc,          # Calibration windows (B, 3, Lc), (B, 12, Lc), normalised
                             W, b,            # PCM maps (B, 3, 12), (B, 12)
                             w_pop, b_pop,    # Population map (3, 12), (12,)
@@ -604,10 +629,10 @@ def rho_plus_torch(xc, yc, W, b,           # Calibration windows and PCM maps, a
     "ρ⁺ for a batch of calibration windows, in torch on the batch's device."
     if w_pop is None or b_pop is None: raise ValueError("rho_plus_torch: the population map (w_pop, b_pop) is required")
     p = _as_params(params, RhoPlusParams); out = []
-    chunk = _chunk(chunk, xc.device)
+    chunk = _chunk(chunk, xc.device); buf = _zbuf(xc, yc, chunk)
     for s in range(0, xc.shape[0], chunk):
         x, y = xc[s:s + chunk], yc[s:s + chunk]
-        G, C, E, fin = _stats_torch(x, y)
+        G, C, E, fin = _stats_torch(x, y, chunk, buf)
         out.append(_rho_plus_stats(x, y, G, C, E, W[s:s + chunk], b[s:s + chunk], _ok_stats(G, C, E, fin, x.shape[-1], flat_tol), p, w_pop, b_pop))
     d = _cat(out)
     return d if parts else d['rho']
@@ -668,7 +693,7 @@ def fit_rho_plus(features:np.ndarray,  # (n, 6) ρ⁺ features of training calib
     c = th.detach().numpy()
     return RhoPlusParams(tuple(m.tolist()), tuple(s.tolist()), tuple(c[1:].tolist()), float(c[0]), True)
 
-# %% ../nbs/07_calib.ipynb #171e8ba0
+# %% ../nbs/07_calib.ipynb #3c5c88c0
 def calibrate_torch(xc:torch.Tensor,   # Calibration inputs (B, 3, Lc), normalised, any device
                     yc:torch.Tensor,   # Calibration 12 leads (B, 12, Lc)
                     w_pop, b_pop,      # Population map (3, 12), (12,): the prior and the fallback target
@@ -684,10 +709,10 @@ def calibrate_torch(xc:torch.Tensor,   # Calibration inputs (B, 3, Lc), normalis
     _check_lam(lam_w, lam_b)
     p = None if score == 'one' else _as_params(params, RhoParams if score == 'rho' else RhoPlusParams)
     wp, bp = _priors(w_pop, b_pop, 3, 12, xc.device); out = []
-    chunk = _chunk(chunk, xc.device)
+    chunk = _chunk(chunk, xc.device); buf = _zbuf(xc, yc, chunk)
     for s in range(0, xc.shape[0], chunk):
         x, y = xc[s:s + chunk], yc[s:s + chunk]
-        G, C, E, fin = _stats_torch(x, y, chunk)
+        G, C, E, fin = _stats_torch(x, y, chunk, buf)
         W, b = _solve_torch(G, C, lam_w, lam_b, wp, bp)
         W, b = torch.where(fin[:, None, None], W, wp), torch.where(fin[:, None], b, bp)
         if score == 'one': r = torch.ones(len(x), dtype=torch.float64, device=x.device)
