@@ -12,12 +12,12 @@ from .core import LEADS
 # %% auto #0
 __all__ = ['PTBXL_SIG_NAMES', 'CPSC_SIG_NAMES', 'to_digital', 'write_wfdb16', 'write_cpsc']
 
-# %% ../nbs/02c_synth_io.ipynb #6af65e7b
+# %% ../nbs/02c_synth_io.ipynb #8324e557
 PTBXL_SIG_NAMES = ('I', 'II', 'III', 'AVR', 'AVL', 'AVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6')   # PTB-XL headers: upper case
 
-def to_digital(x:np.ndarray,     # Signal (T, L), mV
+def to_digital(x:np.ndarray,     # Signal (T, L), mV, or a batch (..., T, L)
                gain:float=1000., # Digital units per mV
-              )->np.ndarray:     # int16 (T, L); out-of-range values saturate at ±32767 (as a recorder clips)
+              )->np.ndarray:     # int16, same shape; out-of-range values saturate at ±32767 (as a recorder clips)
     "Quantise mV to int16 ADC units."
     d = np.asarray(x, np.float64) * gain; np.rint(d, out=d)       # float64: float32 products misround half-µV values
     lo, hi = d.min(), d.max()                                     # NaN and ±inf show in the extremes: 5× faster than
@@ -25,13 +25,23 @@ def to_digital(x:np.ndarray,     # Signal (T, L), mV
     if lo < -32767 or hi > 32767: np.clip(d, -32767, 32767, out=d)   # + clip on every record
     return d.astype('<i2')
 
-# %% ../nbs/02c_synth_io.ipynb #08b3133a
-def _checksums(d): return (np.ones(len(d), np.int64) @ d + 32768) % 65536 - 32768   # column sums, exact int64 (2× faster than astype + sum)
+# %% ../nbs/02c_synth_io.ipynb #b985af1c
+def _checksums(d): return (np.ones(d.shape[-2], np.int64) @ d + 32768) % 65536 - 32768   # column sums of (..., T, L), exact int64 (2× faster than astype + sum)
 
 def _open(p, mode):
     "Open a file for writing, creating its folder on first use (one failed open instead of a mkdir per record)."
     try: return open(p, mode)
     except FileNotFoundError: p.parent.mkdir(parents=True, exist_ok=True); return open(p, mode)
+
+def _write_wfdb16_digital(path:Path, d:np.ndarray, fs:int, sig_names=PTBXL_SIG_NAMES, gain:float=1000., cs=None)->Path:
+    "Write the .dat and .hea files of one format-16 record from its int16 samples `d` (T, L); `cs` its checksums, if already known."
+    n, L = d.shape; name = path.name
+    if len(sig_names) != L: raise ValueError(f"write_wfdb16: {L} signals but {len(sig_names)} names")
+    with _open(path.with_suffix('.dat'), 'wb') as f: f.write(d.tobytes())
+    cs = (_checksums(d) if cs is None else cs).tolist(); d0 = d[0].tolist()
+    lines = [f'{name} {L} {fs} {n}'] + [f'{name}.dat 16 {gain:.1f}(0)/mV 16 0 {d0[j]} {cs[j]} 0 {s}' for j, s in enumerate(sig_names)]
+    with _open(path.with_suffix('.hea'), 'w') as f: f.write('\n'.join(lines) + '\n')
+    return path
 
 def write_wfdb16(path:Path|str,      # Record path without extension, e.g. root/records500/00000/00001_hr
                  x:np.ndarray,       # Signal (T, L), mV
@@ -40,12 +50,7 @@ def write_wfdb16(path:Path|str,      # Record path without extension, e.g. root/
                  gain:float=1000.,   # ADC gain, units per mV
                 )->Path:
     "Write one WFDB format-16 record (.hea + .dat) directly with numpy."
-    path = Path(path); d = to_digital(x, gain); n, L = d.shape; name = path.name
-    if len(sig_names) != L: raise ValueError(f"write_wfdb16: {L} signals but {len(sig_names)} names")
-    with _open(path.with_suffix('.dat'), 'wb') as f: f.write(d.tobytes())
-    cs = _checksums(d).tolist(); d0 = d[0].tolist()
-    lines = [f'{name} {L} {fs} {n}'] + [f'{name}.dat 16 {gain:.1f}(0)/mV 16 0 {d0[j]} {cs[j]} 0 {s}' for j, s in enumerate(sig_names)]
-    with _open(path.with_suffix('.hea'), 'w') as f: f.write('\n'.join(lines) + '\n')
+    return _write_wfdb16_digital(Path(path), to_digital(x, gain), fs, sig_names, gain)
     return path
 
 # %% ../nbs/02c_synth_io.ipynb #1fdd8f93
