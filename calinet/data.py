@@ -21,7 +21,7 @@ __all__ = ['PTBXL_COLUMNS', 'CODE_CLASSES', 'CPSC_SUPER', 'CACHE_VERSION', 'Reco
            'write_ptbxl_fixture', 'write_cpsc_fixture', 'write_code_fixture', 'read_header', 'read_wfdb',
            'read_cpsc_record', 'read_ptbxl_meta', 'read_cpsc_meta', 'read_code_meta', 'read_code_tracings',
            'record_metrics', 'Screen', 'as_screen', 'prepare_record', 'cache_key', 'prepare_cache', 'Cache',
-           'load_cache', 'write_smoke_fixture', 'smoke_source', 'open_dataset']
+           'load_cache', 'write_smoke_fixture', 'smoke_source', 'dataset_source', 'open_dataset']
 
 # %% ../nbs/03_data.ipynb #31b77aea
 class RecordError(ValueError):
@@ -631,7 +631,7 @@ def write_smoke_fixture(root, dataset:str='ptbxl', n_records:int=60, seed:int=0)
     shutil.rmtree(root, ignore_errors=True); root.parent.mkdir(parents=True, exist_ok=True); os.rename(tmp, root)
     return root
 
-# %% ../nbs/03_data.ipynb #274c258d
+# %% ../nbs/03_data.ipynb #8b5ef8b1
 def smoke_source(cache_dir, dataset:str='ptbxl', n_records:int=60, seed:int=0)->Path:
     "Folder of the smoke cohort under `cache_dir` (generated if missing)."
     root = Path(cache_dir) / 'smoke_src' / f'{dataset}_n{n_records}_s{seed}'
@@ -644,6 +644,15 @@ def smoke_source(cache_dir, dataset:str='ptbxl', n_records:int=60, seed:int=0)->
         return root
     return write_smoke_fixture(root, dataset, n_records, seed)
 
+def dataset_source(data_dir,              # Dataset folder; '' = the tiny synthetic smoke cohort
+                   cache_dir,             # Cache folder (the smoke cohort lives under it)
+                   dataset:str='ptbxl',   # 'ptbxl', 'cpsc' or 'code'
+                   smoke_records:int=60,  # Records of the smoke cohort
+                   seed:int=0,            # Seed of the smoke cohort
+                  )->Path:
+    "Folder a dataset is read from: `data_dir`, or the smoke cohort (generated if missing) when it is ''."
+    return smoke_source(cache_dir, dataset, smoke_records, seed) if not data_dir else Path(data_dir)
+
 def open_dataset(data_dir,                # Dataset folder; '' = the tiny synthetic smoke cohort
                  cache_dir,               # Cache folder
                  dataset:str='ptbxl',     # 'ptbxl', 'cpsc' or 'code'
@@ -655,5 +664,4 @@ def open_dataset(data_dir,                # Dataset folder; '' = the tiny synthe
                  **kw,                    # Passed to `prepare_cache` (padlen, min_s, n_workers, progress, ...)
                 )->Cache:
     "Prepare (or re-use) the cache of a dataset and open it: the one data call of experiment notebooks."
-    src = smoke_source(cache_dir, dataset, smoke_records, seed) if not data_dir else Path(data_dir)
-    return load_cache(prepare_cache(src, cache_dir, dataset, fs, highpass_hz, screen, **kw), screen)
+    return load_cache(prepare_cache(dataset_source(data_dir, cache_dir, dataset, smoke_records, seed), cache_dir, dataset, fs, highpass_hz, screen, **kw), screen)

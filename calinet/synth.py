@@ -22,7 +22,7 @@ from .synth_io import to_digital, write_wfdb16, write_cpsc as _write_cpsc_record
 __all__ = ['TAU', 'PTBXL_COLUMNS', 'SNOMED', 'CPSC_CLASS', 'PROFILES', 'SynthConfig', 'cpsc_config', 'draw_patient',
            'pvc_kernels', 'pac_kernels', 'measure_template', 'heart_axis', 'simulate_record', 'plan',
            'generate_batches', 'strat_folds', 'meta_frame', 'generate', 'ptbxl_database', 'write_ptbxl', 'write_cpsc',
-           'generator_version', 'ensure_cohort', 'main']
+           'read_truth', 'generator_version', 'ensure_cohort', 'main']
 
 # %% ../nbs/02_synth.ipynb #f9c554e0
 @dataclass(frozen=True)
@@ -566,7 +566,21 @@ def write_cpsc(root:str|Path, n_records:int, seed:int=0, cfg:SynthConfig=None, b
         for eid, r in df.iterrows(): f.write(json.dumps(_jsonable(dict(ecg_id=int(eid), **r.to_dict()))) + '\n')
     return root
 
-# %% ../nbs/02_synth.ipynb #baafef9c
+# %% ../nbs/02_synth.ipynb #ab1aa2ca
+def read_truth(src:str|Path,     # Synthetic dataset folder (holding `synth_meta.jsonl`) or that file
+               key:str='ecg_id', # Index column: 'ecg_id' (PTB-XL layout) or 'record' (CPSC layout, e.g. 'A0001')
+               columns=None,     # Columns to keep; None = all
+              )->pd.DataFrame:   # One row per record indexed by `key` as text; None where there is no such file (real data)
+    "The generator's ground truth of a synthetic cohort, for evaluation only."
+    f = Path(src); f = f / 'synth_meta.jsonl' if f.is_dir() else f
+    if not f.exists(): return None
+    t = pd.read_json(f, lines=True)
+    if key not in t: raise KeyError(f"{f}: no {key!r} column; expected 'ecg_id' (PTB-XL layout) or 'record' (CPSC layout)")
+    if 'cal_fail_type' in t: t['cal_fail_type'] = t.cal_fail_type.fillna('').astype(str)   # '' = no injected calibration fault
+    t = t.set_index(t[key].astype(str).rename(key))
+    return t if columns is None else t[list(columns)]
+
+# %% ../nbs/02_synth.ipynb #fc2a25a3
 def generator_version()->str:
     "12-hex-digit hash of the generator's code (modules synth, synth_source, synth_noise, synth_labels, synth_io)."
     import hashlib, inspect, importlib
@@ -619,7 +633,7 @@ def ensure_cohort(root:str|Path,        # Target folder (PTB-XL root, or CPSC ro
         raise
     return root
 
-# %% ../nbs/02_synth.ipynb #fe7c89d7
+# %% ../nbs/02_synth.ipynb #7633f9a5
 PROFILES = dict(smoke=dict(ptbxl=300, cpsc=60, seed=0), default=dict(ptbxl=5000, cpsc=800, seed=0))
 
 def main(argv=None):
