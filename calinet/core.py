@@ -13,7 +13,7 @@ import numpy as np
 __all__ = ['LEADS', 'LEAD_IDX', 'IN_LEADS', 'DERIVED_LEADS', 'RECON_LEADS', 'ANTERIOR_LEADS', 'LATERAL_LEADS', 'PRECORDIAL_LEADS',
            'WITHHELD_LEADS', 'IN_IDX', 'DERIVED_IDX', 'RECON_IDX', 'ANTERIOR_IDX', 'LATERAL_IDX', 'LEAD_GROUPS',
            'SUPERCLASSES', 'PTBXL_FOLDS', 'lead_idx', 'derive_limb', 'einthoven_residual', 'assemble_12', 'split_folds',
-           'set_seed', 'RefConfig', 'git_commit']
+           'set_seed', 'RefConfig', 'git_commit', 'plain']
 
 # %% ../nbs/00_core.ipynb #e812eed7
 LEADS = ('I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6')
@@ -140,3 +140,16 @@ def git_commit(path='.')->str:
         dirty = run('status', '--porcelain', '--untracked-files=no').stdout.strip()
         return r.stdout.strip() + ('+dirty' if dirty else '')
     except (OSError, subprocess.SubprocessError): return 'unknown'
+
+# %% ../nbs/00_core.ipynb #7ec24ddc
+def plain(v):
+    "JSON-ready copy of `v`: numpy → Python numbers and lists, tuples → lists, Path → str, objects with `to_dict` → dicts."
+    if isinstance(v, dict): return {str(k): plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)): return [plain(x) for x in v]
+    if isinstance(v, np.ndarray): return v.tolist()
+    if isinstance(v, np.bool_): return bool(v)
+    if isinstance(v, np.integer): return int(v)
+    if isinstance(v, np.floating): return float(v)
+    if isinstance(v, Path): return str(v)
+    if hasattr(v, 'to_dict') and callable(v.to_dict): return plain(v.to_dict())
+    return v

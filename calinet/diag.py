@@ -11,7 +11,7 @@ import numpy as np, pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import SUPERCLASSES, IN_IDX, DERIVED_IDX, RECON_IDX, LEADS, assemble_12, set_seed, git_commit
+from .core import SUPERCLASSES, IN_IDX, DERIVED_IDX, RECON_IDX, LEADS, assemble_12, set_seed, git_commit, plain
 from .train import read_checkpoint
 from .metrics import boot_indices
 
@@ -241,10 +241,9 @@ DIAG_FORMAT = 'calinet-diag-1'
 def save_classifier(path, model:RibeiroNet, thresholds, norm, fs:float, fs_clf:float, n_samples:int, **meta)->Path:
     "Write a classifier checkpoint atomically (`n_samples` at the data rate `fs`)."
     from calinet.paper import atomic_write
-    from calinet.train import _plain
-    ck = dict(format=DIAG_FORMAT, model_args=_plain(model.model_args), state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
-              thresholds=[float(t) for t in thresholds], classes=list(SUPERCLASSES), norm=_plain(norm), fs=float(fs), fs_clf=float(fs_clf),
-              n_samples=int(n_samples), leads=list(LEADS), git_commit=git_commit(Path(__file__).parent if '__file__' in globals() else '.'), **_plain(meta))
+    ck = dict(format=DIAG_FORMAT, model_args=plain(model.model_args), state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
+              thresholds=[float(t) for t in thresholds], classes=list(SUPERCLASSES), norm=plain(norm), fs=float(fs), fs_clf=float(fs_clf),
+              n_samples=int(n_samples), leads=list(LEADS), git_commit=git_commit(Path(__file__).parent if '__file__' in globals() else '.'), **plain(meta))
     b = io.BytesIO(); torch.save(ck, b)
     return atomic_write(path, b.getvalue())
 

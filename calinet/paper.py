@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
-from .core import LEADS, git_commit
+from .core import LEADS, git_commit, plain
 
 # %% auto #0
 __all__ = ['RULES', 'atomic_write', 'fingerprint', 'provenance', 'decimals_for', 'fmt_value', 'fmt_pm', 'save_table',
@@ -70,16 +70,7 @@ def provenance(profile:str,        # Parameter profile the run used ('smoke', 'd
               )->dict:
     "Provenance record: profile, seed, git commit, data fingerprint and extra parameters."
     return dict(profile=profile, seed=int(seed), git_commit=git_commit(Path(__file__).parent if '__file__' in globals() else '.'),
-                data_fingerprint=data, notebook=notebook, params={k: _jsonable(v) for k, v in params.items()})
-
-def _jsonable(v):
-    if isinstance(v, (np.integer,)): return int(v)
-    if isinstance(v, (np.floating,)): return float(v)
-    if isinstance(v, np.ndarray): return v.tolist()
-    if isinstance(v, (Path,)): return str(v)
-    if isinstance(v, (list, tuple)): return [_jsonable(x) for x in v]
-    if isinstance(v, dict): return {str(k): _jsonable(x) for k, x in v.items()}
-    return v
+                data_fingerprint=data, notebook=notebook, params={k: plain(v) for k, v in params.items()})
 
 # %% ../nbs/05_paper.ipynb #483147b3
 RULES = (('_pct', 1), ('_ms', 0), ('_bpm', 0), ('_uv', 0), ('_s', 2), ('_hz', 2))
@@ -152,7 +143,7 @@ def save_numbers(nums:dict,    # Flat mapping key -> value; unit suffixes in key
     names = {k: macro_name(name, k) for k in nums}
     dup = [m for m in set(names.values()) if list(names.values()).count(m) > 1]
     if dup: raise ValueError(f"save_numbers({name!r}): keys collide on macro names {dup}")
-    atomic_write(n/f'{name}.json', json.dumps(dict(values={k: _jsonable(v) for k, v in nums.items()}, provenance=prov or {}), indent=1, default=str))
+    atomic_write(n/f'{name}.json', json.dumps(dict(values={k: plain(v) for k, v in nums.items()}, provenance=prov or {}), indent=1, default=str))
     scalar = lambda v: isinstance(v, (int, float, str, bool, np.integer, np.floating)) or v is None
     lines = [f'% provenance: {_prov_text(prov)}'] + [f'\\newcommand{{\\{names[k]}}}{{{fmt_value(v, k)}}}' for k, v in nums.items() if scalar(v)]
     atomic_write(n/f'{name}.tex', '\n'.join(lines) + '\n')

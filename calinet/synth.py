@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 import numpy as np, pandas as pd
 from scipy.signal import resample_poly
-from .core import LEADS, SUPERCLASSES, derive_limb
+from .core import LEADS, SUPERCLASSES, derive_limb, plain
 from .synth_source import (P, QRS, STT, DOWER, ELECTRODES_CM, TAU_PRE, TAU_POST, base_kernels, rotation, dipole_path,
                                   precordial_vectors, lead_templates, split_templates, rr_times, ectopy, place_beats)
 from .synth_noise import (ELECTRODES, REVERSALS, to_electrodes, to_leads, swap_electrodes, shaped, burst_envelope,
@@ -478,9 +478,6 @@ def ptbxl_database(df:pd.DataFrame, seed:int=0)->pd.DataFrame:
     return out[PTBXL_COLUMNS]
 
 # %% ../nbs/02_synth.ipynb #038c2318
-def _jsonable(m):
-    return {k: (v.tolist() if isinstance(v, np.ndarray) else int(v) if isinstance(v, np.integer) else float(v) if isinstance(v, np.floating) else v) for k, v in m.items()}
-
 def _decimate_100(xs):
     "Leads I, II, V1–V6 of a batch of 500-Hz records (B, T, 12) (or a list) decimated to 100 Hz as PTB-XL records100: (B, T/5, 8) float64."
     x8 = np.ascontiguousarray(np.asarray(xs)[:, :, [0, 1, 6, 7, 8, 9, 10, 11]].transpose(0, 2, 1), np.float64)
@@ -520,7 +517,7 @@ def write_ptbxl(root:str|Path,            # Folder to create (PTB-XL root layout
     db.to_csv(root/'ptbxl_database.csv'); scp_statements().to_csv(root/'scp_statements.csv')
     (root/'RECORDS').write_text(''.join(f'{r}\n' for r in db.filename_hr))
     with open(root/'synth_meta.jsonl', 'w') as f:
-        for eid, r in df.iterrows(): f.write(json.dumps(_jsonable(dict(ecg_id=int(eid), **r.to_dict()))) + '\n')
+        for eid, r in df.iterrows(): f.write(json.dumps(plain(dict(ecg_id=int(eid), **r.to_dict()))) + '\n')
     return root
 
 # %% ../nbs/02_synth.ipynb #c74937d9
@@ -563,7 +560,7 @@ def write_cpsc(root:str|Path, n_records:int, seed:int=0, cfg:SynthConfig=None, b
     (root/'RECORDS').write_text(''.join(f'g{(k - 1) // 1000 + 1}/A{k:04d}\n' for k in range(1, i + 1)))
     df = meta_frame(ms, seed)
     with open(root/'synth_meta.jsonl', 'w') as f:
-        for eid, r in df.iterrows(): f.write(json.dumps(_jsonable(dict(ecg_id=int(eid), **r.to_dict()))) + '\n')
+        for eid, r in df.iterrows(): f.write(json.dumps(plain(dict(ecg_id=int(eid), **r.to_dict()))) + '\n')
     return root
 
 # %% ../nbs/02_synth.ipynb #ab1aa2ca

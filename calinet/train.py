@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.distributed as dist
 from tqdm import tqdm
-from .core import LEADS, IN_IDX, RECON_IDX, RefConfig, git_commit
+from .core import LEADS, IN_IDX, RECON_IDX, RefConfig, git_commit, plain
 from .signal import same_normaliser
 from .model import MODELS, GL, PCM, build_model, predict_12
 
@@ -141,16 +141,6 @@ CKPT_FORMAT = 'calinet-ckpt-1'
 
 def _unwrap(m): return m.module if hasattr(m, 'module') else m
 
-def _plain(v):
-    "JSON-like copy (tuples → lists, numpy → lists/floats) that `weights_only` loading accepts."
-    if isinstance(v, dict): return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)): return [_plain(x) for x in v]
-    if isinstance(v, np.ndarray): return v.tolist()
-    if isinstance(v, (np.integer,)): return int(v)
-    if isinstance(v, (np.floating,)): return float(v)
-    if hasattr(v, 'to_dict'): return _plain(v.to_dict())
-    return v
-
 def make_checkpoint(model, name:str,  # Model and its `MODELS` name
                     norm, pop,        # Normaliser and population map (objects with `to_dict`, or dicts)
                     fs:float,         # Sampling rate (Hz)
@@ -160,11 +150,11 @@ def make_checkpoint(model, name:str,  # Model and its `MODELS` name
                    )->dict:
     "Everything needed to rebuild and use `model`, as a `weights_only`-loadable dict."
     m = _unwrap(model)
-    return dict(train_state=train_state, format=CKPT_FORMAT, model=name, model_args=_plain(getattr(m, 'model_args', {})),
+    return dict(train_state=train_state, format=CKPT_FORMAT, model=name, model_args=plain(getattr(m, 'model_args', {})),
                 state_dict={k: v.detach().cpu() for k, v in m.state_dict().items()},
                 fs=float(fs), leads=list(LEADS), in_leads=[LEADS[i] for i in IN_IDX],
-                norm=_plain(norm), pop=_plain(pop), rho_params=_plain(rho_params) if rho_params is not None else None,
-                **{'git_commit': git_commit(Path(__file__).parent if '__file__' in globals() else '.'), **_plain(meta)})
+                norm=plain(norm), pop=plain(pop), rho_params=plain(rho_params) if rho_params is not None else None,
+                **{'git_commit': git_commit(Path(__file__).parent if '__file__' in globals() else '.'), **plain(meta)})
 
 def save_checkpoint(ck:dict, path)->Path:
     "Write a checkpoint atomically."
@@ -410,7 +400,7 @@ def train_run(data:RunData, cfg:TrainConfig,
         res = dict(best_score=None, best_epoch=0, epochs_run=0, stopped_early=False, curve=None)
         if rank == 0:
             run.mkdir(parents=True, exist_ok=True)
-            save_checkpoint(make_checkpoint(m, cfg.model, data.norm, _pop_dict(data.pop), data.fs, rho_params, epoch=0, config=asdict(cfg), **_plain(meta)), run/'best.pt')
+            save_checkpoint(make_checkpoint(m, cfg.model, data.norm, _pop_dict(data.pop), data.fs, rho_params, epoch=0, config=asdict(cfg), **plain(meta)), run/'best.pt')
     if rank != 0: return {}
     train_s = time.time() - t0
     best, _ = load_checkpoint(run/'best.pt', dev, norm=data.norm, fs=data.fs, leads=LEADS)
@@ -421,12 +411,12 @@ def train_run(data:RunData, cfg:TrainConfig,
         from calinet.paper import atomic_write
         atomic_write(run/f'metrics_{split}.csv', d.to_csv(index=False)); out[split] = r
     curve = res.pop('curve')
-    summ = dict(_plain(meta)); summ.update(model=cfg.model, model_args=_plain(getattr(m, 'model_args', {})), config=_plain(asdict(cfg)), tau=tau, gate=gate,
+    summ = dict(plain(meta)); summ.update(model=cfg.model, model_args=plain(getattr(m, 'model_args', {})), config=plain(asdict(cfg)), tau=tau, gate=gate,
                 train_s=train_s, n_train_records=int(data.train[0].shape[0]), n_excluded_short=int(data.n_excluded),
                 episodes_per_s=float(curve.episodes_per_s.iloc[1:].mean()) if curve is not None and len(curve) > 1 else None,
                 **{k: v for k, v in res.items()}, valid=out['valid'], test=out['test'])
     from calinet.paper import atomic_write
-    atomic_write(run/'summary.json', json.dumps(_plain(summ), indent=1, default=str))
+    atomic_write(run/'summary.json', json.dumps(plain(summ), indent=1, default=str))
     return summ
 
 # %% ../nbs/11_train.ipynb #2b392312
