@@ -9,7 +9,7 @@ import numpy as np, pandas as pd
 from .core import IN_IDX, RECON_IDX, LEADS, SUPERCLASSES, PTBXL_FOLDS, einthoven_residual
 from .signal import highpass, Normaliser, rpeaks
 from .calib import fit_population, pcm_fit, ridge_apply
-from .metrics import pcc, nrmse, bootstrap_ci, paired_bootstrap
+from .metrics import pcc, nrmse, bootstrap_ci, paired_bootstrap, boot_indices
 from .synth import SynthConfig, generate
 
 # %% auto #0
@@ -127,8 +127,8 @@ def quantile_ci(x,             # Per-record values (n,); non-finite values are d
     x = np.asarray(x, float).reshape(-1); ok = np.isfinite(x)
     if not ok.any(): raise ValueError("quantile_ci: no finite values")
     if not 0 <= q <= 1: raise ValueError(f"quantile_ci: q={q} is not in [0, 1]")
-    v = x[ok]; idx = np.random.default_rng(seed).integers(0, len(v), (n_boot, len(v)))
-    b = np.quantile(v[idx], q, axis=1); lo, hi = np.percentile(b, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    v = x[ok]; b = np.concatenate([np.quantile(v[i], q, axis=1) for i in boot_indices(len(v), n_boot, seed)])
+    lo, hi = np.percentile(b, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     return dict(point=float(np.quantile(v, q)), lo=float(lo), hi=float(hi), n=int(ok.sum()), n_dropped=int((~ok).sum()))
 
 # %% ../nbs/02e_synth_realism.ipynb #3ab2a10d
