@@ -102,7 +102,7 @@ def qrs_mean(K):
     "Unit mean QRS vector (amplitude × width, i.e. the QRS area direction)."
     q = K[K[:, 5] == QRS]; v = (q[:, 2:5] * q[:, 1:2]).sum(0); return v / np.linalg.norm(v)
 
-# %% ../nbs/02d_synth_labels.ipynb #6b882057
+# %% ../nbs/02d_synth_labels.ipynb #38675651
 def edit_mi(rng, K, code, s, fx):
     "Infarct: pathological Q toward −u, loss of initial forces toward u, T inversion; acute codes add ST elevation."
     u = TERRITORY[MI_TERRITORY[code]]; K = K.copy()
@@ -114,7 +114,11 @@ def edit_mi(rng, K, code, s, fx):
     K = add_kernel(K, 0.27, 0.05, -lerp(0.05, 0.25, s) * u, STT)
     if code.startswith('INJ'):
         for dt in (0.08, 0.14, 0.20): K = add_kernel(K, dt, 0.04, lerp(0.1, 0.3, s) / 1.6 * u, STT)
-    if rng.random() < 0.4: fx['move'] = fx.get('move', 1.) * 1.3; fx['local'] = max(fx.get('local', 1.), 3.)   # fragmented QRS in 30–50 %
+    return _fragment(rng, K, fx)
+
+def _fragment(rng, K, fx):
+    "Fragmented QRS in 30–50 % of infarcts: a more mobile dipole and more local sources (effects `fx`); returns `K`."
+    if rng.random() < 0.4: fx['move'] = fx.get('move', 1.) * 1.3; fx['local'] = max(fx.get('local', 1.), 3.)
     return K
 
 def _edit_pmi(rng, K, u, s, fx):
@@ -126,8 +130,7 @@ def _edit_pmi(rng, K, u, s, fx):
     t = K[:, 5] == STT
     K[t, 2:5] -= lerp(0.2, 0.8, s) * np.clip(K[t, 2:5] @ u, None, 0)[:, None] * u                     # T away from the infarct (anterior): upright, taller T in V1–V2
     K = add_kernel(K, 0.27, 0.05, -lerp(0.05, 0.2, s) * u, STT)
-    if rng.random() < 0.4: fx['move'] = fx.get('move', 1.) * 1.3; fx['local'] = max(fx.get('local', 1.), 3.)
-    return K
+    return _fragment(rng, K, fx)
 
 def edit_sttc(rng, K, code, s, fx):
     "ST-T changes: T flattening (NDT/NST_), ST depression in a territory (ISC*), long QT."

@@ -8,7 +8,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['P', 'QRS', 'STT', 'DOWER', 'INV_DOWER', 'ELECTRODES_CM', 'LEADS8', 'GRID_DT', 'TAU_PRE', 'TAU_POST', 'base_kernels',
-           'dipole', 'precordial_vectors', 'rotation', 'dipole_path', 'lead_templates', 'rr_times', 'ectopy',
+           'gauss', 'dipole', 'precordial_vectors', 'rotation', 'dipole_path', 'lead_templates', 'rr_times', 'ectopy',
            'split_templates', 'place_beats']
 
 # %% ../nbs/02a_synth_source.ipynb #b1481344
@@ -40,18 +40,24 @@ def base_kernels(retune:bool=True, # Apply the spec's retuning to textbook lead 
             rows.append([tau, s / (2*np.pi), *v, P if tau < -0.06 else QRS if tau <= 0.06 else STT])
     return np.array(rows)
 
-# %% ../nbs/02a_synth_source.ipynb #967e3208
+# %% ../nbs/02a_synth_source.ipynb #c0dd3528
+def gauss(u:np.ndarray, # Distance from the centre in units of the width σ (any shape)
+         )->np.ndarray: # exp(−u²/2), with the exponent floored at −80
+    "Unit Gaussian bump without underflow."
+    return np.exp(np.maximum(-0.5 * u**2, -80.))
+
+# %% ../nbs/02a_synth_source.ipynb #c9103377
 def dipole(K:np.ndarray,   # Kernels (K, 6) as from `base_kernels`
            tau:np.ndarray, # Beat-time grid (G,), s
           )->np.ndarray:   # Dipole per group, (3 groups, 3 axes, G)
     "Closed-form Gaussian-kernel dipole, split by kernel group."
     z = tau[None] - K[:, :1]; z /= K[:, 1:2]; np.square(z, out=z); z *= -0.5     # (K, G), in place
-    e = np.exp(np.maximum(z, -80., out=z), out=z)   # floor at e⁻⁸⁰ ≈ 2e-35: an underflowing exp takes numpy's slow path (4×)
+    e = np.exp(np.maximum(z, -80., out=z), out=z)   # `gauss` in place (the generator's largest exp)
     oh = (K[:, 5:6] == np.arange(3)[None]).astype(float)                     # (K, 3 groups)
     W = (oh[:, :, None] * K[:, None, 2:5]).reshape(len(K), 9)                # (K, groups·axes)
     return (W.T @ e).reshape(3, 3, len(tau))
 
-# %% ../nbs/02a_synth_source.ipynb #e6a9eed5
+# %% ../nbs/02a_synth_source.ipynb #f8c3fac4
 DOWER = np.array([[0.632, -0.235, 0.059], [0.235, 1.066, -0.132], [-0.515, 0.157, -0.917], [0.044, 0.164, -1.387],
                   [0.882, 0.098, -1.277], [1.213, 0.127, -0.601], [1.125, 0.127, -0.086], [0.831, 0.076, 0.230]])
 INV_DOWER = np.array([[0.156, -0.010, -0.172, -0.074, 0.122, 0.231, 0.239, 0.194],
@@ -79,7 +85,7 @@ _LNOM = _lphys(ELECTRODES_CM, np.zeros(3))
 _NDOWER, _NLNOM = np.linalg.norm(DOWER[2:], axis=1)[:, None], np.linalg.norm(_LNOM, axis=1)[:, None]
 _Q = np.stack([_rot_between(l/np.linalg.norm(l), D/np.linalg.norm(D)) for l, D in zip(_LNOM, DOWER[2:])])
 
-# %% ../nbs/02a_synth_source.ipynb #c37b2c80
+# %% ../nbs/02a_synth_source.ipynb #d4717492
 def precordial_vectors(re:np.ndarray,  # Electrode positions (6, 3), cm
                        rd:np.ndarray,  # Dipole position(s) (..., 3), cm (broadcast against the electrodes)
                        beta:float=0.5, # Magnitude exponent: 1 = pure 1/r², 0 = direction change only
@@ -89,7 +95,7 @@ def precordial_vectors(re:np.ndarray,  # Electrode positions (6, 3), cm
     mag = _NDOWER * (1 / (r * r * _NLNOM))**beta
     return (_Q[:, :, 0] * u[..., None, 0] + _Q[:, :, 1] * u[..., None, 1] + _Q[:, :, 2] * u[..., None, 2]) * mag   # Q_j · u_j
 
-# %% ../nbs/02a_synth_source.ipynb #d922256f
+# %% ../nbs/02a_synth_source.ipynb #5ed5b0ff
 def rotation(a_deg:float=0., b_deg:float=0., g_deg:float=0.)->np.ndarray:
     "Rz(γ)·Ry(β)·Rx(α) in the Frank frame, angles in degrees."
     a, b, g = np.radians([a_deg, b_deg, g_deg])
@@ -98,16 +104,16 @@ def rotation(a_deg:float=0., b_deg:float=0., g_deg:float=0.)->np.ndarray:
     Rz = np.array([[np.cos(g), -np.sin(g), 0], [np.sin(g), np.cos(g), 0], [0, 0, 1]])
     return Rz @ Ry @ Rx
 
-# %% ../nbs/02a_synth_source.ipynb #84b03379
+# %% ../nbs/02a_synth_source.ipynb #7018265e
 _MOVE = np.array([[-0.015, 0.012, -0.5, 0, -1.0], [0.005, 0.012, 1.2, 0.8, 0], [0.030, 0.012, 0.3, -1.0, 1.2],
                   [0.250, 0.080, 0.6, 0.3, 0]])
 
 def dipole_path(tau:np.ndarray)->np.ndarray:
     "Unit displacement Δ(τ) of the equivalent dipole (G, 3), cm."
-    w = np.exp(np.maximum(-0.5 * ((tau[:, None] - _MOVE[:, 0]) / _MOVE[:, 1])**2, -80.))   # no underflow (see `dipole`)
+    w = gauss((tau[:, None] - _MOVE[:, 0]) / _MOVE[:, 1])
     return w @ _MOVE[:, 2:]
 
-# %% ../nbs/02a_synth_source.ipynb #27a96f24
+# %% ../nbs/02a_synth_source.ipynb #b8ff1975
 _GEN = np.array([[[0, 0, 0], [0, 0, -1], [0, 1, 0]], [[0, 0, 1], [0, 0, 0], [-1, 0, 0]], [[0, -1, 0], [1, 0, 0], [0, 0, 0]]], float)
 
 def _interp_rows(tc, yc, t):
@@ -155,7 +161,7 @@ def lead_templates(K:np.ndarray,        # Kernels (K, 6), already rotated and sc
         out[3, :, 2:] += (dL @ dt).T
     return out
 
-# %% ../nbs/02a_synth_source.ipynb #1a65d2a8
+# %% ../nbs/02a_synth_source.ipynb #f420a8ae
 def rr_times(rng:np.random.Generator, # Record generator
              duration_s:float,        # Record length, s
              hr:float,                # Mean heart rate, bpm
@@ -176,7 +182,7 @@ def rr_times(rng:np.random.Generator, # Record generator
     while t[-1] <= duration_s: t.append(t[-1] + np.interp(t[-1], tg, rr))
     return np.array(t)
 
-# %% ../nbs/02a_synth_source.ipynb #77d55cd7
+# %% ../nbs/02a_synth_source.ipynb #f0b6479e
 def ectopy(rng:np.random.Generator, # Record generator
            t:np.ndarray,            # Sinus R times (n,), s
            p_beat:float=0.,         # Per-beat probability of a PVC
@@ -198,7 +204,7 @@ def ectopy(rng:np.random.Generator, # Record generator
             t[k:] -= t[k] - new; ty[k] = 'S'
     return t, ty
 
-# %% ../nbs/02a_synth_source.ipynb #8fe5bb6a
+# %% ../nbs/02a_synth_source.ipynb #bf324ad1
 GRID_DT = 1e-3
 TAU_PRE = np.arange(-450, 1) * GRID_DT      # pre grid (τ ≤ 0), the last point 0
 TAU_POST = np.arange(0, 751) * GRID_DT      # post grid (τ ≥ 0)
