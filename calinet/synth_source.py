@@ -11,7 +11,7 @@ __all__ = ['P', 'QRS', 'STT', 'DOWER', 'INV_DOWER', 'ELECTRODES_CM', 'LEADS8', '
            'gauss', 'dipole', 'precordial_vectors', 'rotation', 'dipole_path', 'lead_templates', 'rr_times', 'ectopy',
            'split_templates', 'place_beats']
 
-# %% ../nbs/02a_synth_source.ipynb #b1481344
+# %% ../nbs/02a_synth_source.ipynb #75f00f62
 _SAMENI = dict(
     x=([-1.09, -0.83, -0.19, -0.07, 0, 0.06, 0.22, 1.2, 1.42, 1.68, 2.9],
        [0.03, 0.08, -0.13, 0.85, 1.11, 0.75, 0.06, 0.1, 0.17, 0.39, 0.03],
@@ -25,9 +25,14 @@ _SAMENI = dict(
 
 P, QRS, STT = 0, 1, 2   # kernel groups
 
+_BASE = {}
 def base_kernels(retune:bool=True, # Apply the spec's retuning to textbook lead amplitudes
-                )->np.ndarray:     # Kernels (K, 6): tau_s, sigma_s, ax, ay, az, group
+                )->np.ndarray:     # Kernels (K, 6): tau_s, sigma_s, ax, ay, az, group (a fresh copy: callers edit it)
     "The Sameni normal-beat dipole as vector kernels in beat time (60 bpm)."
+    if retune not in _BASE: _BASE[retune] = _base_kernels(retune)    # every patient starts from it: built once
+    return _BASE[retune].copy()
+
+def _base_kernels(retune):
     rows = []
     for a, (th, al, b) in enumerate(_SAMENI.values()):
         for i, (t, m, s) in enumerate(zip(th, al, b)):
