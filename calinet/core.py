@@ -12,8 +12,8 @@ import numpy as np
 # %% auto #0
 __all__ = ['LEADS', 'LEAD_IDX', 'IN_LEADS', 'DERIVED_LEADS', 'RECON_LEADS', 'ANTERIOR_LEADS', 'LATERAL_LEADS', 'PRECORDIAL_LEADS',
            'WITHHELD_LEADS', 'IN_IDX', 'DERIVED_IDX', 'RECON_IDX', 'ANTERIOR_IDX', 'LATERAL_IDX', 'LEAD_GROUPS',
-           'SUPERCLASSES', 'PTBXL_FOLDS', 'lead_idx', 'derive_limb', 'einthoven_residual', 'assemble_12', 'split_folds',
-           'set_seed', 'RefConfig', 'git_commit', 'plain']
+           'SUPERCLASSES', 'PTBXL_FOLDS', 'OUTPUT_DIRS', 'lead_idx', 'derive_limb', 'einthoven_residual', 'assemble_12',
+           'split_folds', 'set_seed', 'RefConfig', 'git_commit', 'plain']
 
 # %% ../nbs/00_core.ipynb #e812eed7
 LEADS = ('I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6')
@@ -130,14 +130,16 @@ class RefConfig:
     lr: dict = field(default_factory=lambda: dict(calinet_e=3e-4, unet_anchor=1e-3, unet=1e-3, transformer=1e-3))
     eta_min: dict = field(default_factory=lambda: dict(calinet_e=1e-5, unet_anchor=0., unet=1e-5, transformer=1e-5))
 
-# %% ../nbs/00_core.ipynb #66af8b89
+# %% ../nbs/00_core.ipynb #85b5c835
+OUTPUT_DIRS = ('paper/tables', 'paper/figures', 'paper/numbers')   # generated outputs: not "dirty" code
+
 def git_commit(path='.')->str:
     "Short git hash of the checkout containing `path` (+dirty if modified), or 'unknown'."
     def run(*a): return subprocess.run(['git', '-C', str(path), *a], capture_output=True, text=True, timeout=10)
     try:
         r = run('rev-parse', '--short=10', 'HEAD')
         if r.returncode: return 'unknown'
-        dirty = run('status', '--porcelain', '--untracked-files=no').stdout.strip()
+        dirty = run('status', '--porcelain', '--untracked-files=no', '--', ':/', *[f':(top,exclude){d}' for d in OUTPUT_DIRS]).stdout.strip()
         return r.stdout.strip() + ('+dirty' if dirty else '')
     except (OSError, subprocess.SubprocessError): return 'unknown'
 
