@@ -8,7 +8,9 @@ Prints, for the machine it runs on (CUDA if available, else CPU):
 - the time of a full validation pass over 2,183 episodes (PTB-XL fold 9): fair 12-lead prediction, PCC, nRMSE,
   morphology and the score, with the fiducials of the true signals computed once beforehand (timed separately).
 Targets on one H100 (issue 5): CaLiNet-E >= 10,000 episodes/s (>= 30x the reference design), validation < 1 s.
-Run: `python tests/bench/bench_train.py [--quick]` or `make bench`.
+On a GPU it also times the calibration pass alone (ridge + ρ + fallback for one batch) and, with `--compile`,
+CaLiNet-E with its backbone under `torch.compile` (compilation excluded: warm-up steps), to show whether it helps.
+Run: `python tests/bench/bench_train.py [--quick] [--compile | --compile-only]` or `make bench`.
 """
 import os, sys, time, warnings
 warnings.filterwarnings('ignore')
@@ -53,7 +55,16 @@ def train_speed(m, sig, lens, bs, steps, dev, amp, micro=0, warm=1):
         if k >= warm: ts.append(time.perf_counter() - t0)
     return bs / min(ts), bs / float(np.median(ts))
 
-def main(quick=False):
+def compile_speed(W, b, sig, lens, bs, steps, dev, amp):
+    "CaLiNet-E with and without `torch.compile` on its backbone, measured in turn (compilation excluded: 3 warm-up steps)."
+    for comp in (False, True):
+        torch.manual_seed(0); m = build_model('calinet_e', W, b, fs=500).to(dev)
+        if comp: m.net.compile()
+        t0 = time.perf_counter(); eps = train_speed(m, sig, lens, bs, steps, dev, amp, warm=3)
+        print(f'  calinet_e{" + torch.compile (backbone)" if comp else ""} batch {bs} {"bf16" if amp else "fp32"}: {eps[0]:9.1f} training episodes/s '
+              f'(best step; median {eps[1]:.1f}; {time.perf_counter() - t0:.0f} s with warm-up)', flush=True)
+
+def main(quick=False, compile_=False, compile_only=False):
     dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu'); gpu = dev.type == 'cuda'
     if not gpu: torch.set_num_threads(2)
     print(f'device: {torch.cuda.get_device_name(dev) if gpu else f"CPU, {torch.get_num_threads()} threads"}; torch {torch.__version__}; '
@@ -64,12 +75,21 @@ def main(quick=False):
     W, b = torch.tensor(W, dtype=torch.float32), torch.tensor(b, dtype=torch.float32)
     sig, lens, _ = resident(raw, norm, dev)
     bs, steps, amp = (1024, 20, True) if gpu else (32, 2 if quick else 4, False)
+    if compile_only: return compile_speed(W, b, sig, lens, bs, steps, dev, amp)
     rows = []
     for name, kw in (('unet_anchor', {}), ('calinet_e', {}), ('unet', {}), ('transformer', {})):
         torch.manual_seed(0); m = build_model(name, W, b, fs=500).to(dev)
         b_ = bs if gpu or name != 'transformer' else 8
         eps = train_speed(m, sig, lens, b_, steps if name != 'transformer' or gpu else 1, dev, amp, micro=(256 if gpu and name == 'transformer' else 0) if gpu else 4 if name == 'transformer' else 0)
         rows.append((name, b_, 'bf16' if amp else 'fp32', eps[0])); print(f'  {name:12s} batch {b_:5d} {rows[-1][2]}: {eps[0]:9.1f} training episodes/s (best step; median {eps[1]:.1f})', flush=True)
+    if gpu:   # where a CaLiNet-E step spends its time: the calibration pass alone (no gradient), same batch
+        ep = sample_episodes(sig, lens, bs, torch.Generator(device=dev).manual_seed(2), 1000, 1000, torch.tensor([0], device=dev))
+        ts = []
+        for _ in range(12):
+            sync(dev); t0 = time.perf_counter(); calib.calibrate_torch(ep['x_calib'], ep['y_calib'], W, b, 500); sync(dev); ts.append(time.perf_counter() - t0)
+        print(f'  calibration pass alone (ridge + ρ + fallback, float64), batch {bs}: {1e3 * np.median(ts[2:]):.2f} ms median '
+              f'({bs / np.median(ts[2:]):.0f} episodes/s)', flush=True)
+    if gpu and compile_: compile_speed(W, b, sig, lens, bs, steps, dev, amp)
     # the reference design and CaLiNet-E at the reference's batch 32 in fp32, measured alternately so that load changes hit both
     torch.manual_seed(0); ref = HostRhoCaLiNetE(W, b, 500).to(dev); ce32 = build_model('calinet_e', W, b, fs=500).to(dev)
     a, r_ = [], []
@@ -95,4 +115,4 @@ def main(quick=False):
     print(f'validation pass, CaLiNet-E, {n} episodes (predict + PCC + nRMSE + morphology + score): {t_val:.2f} s, the warm-up pass excluded '
           f'({n / t_val:.0f} episodes/s); fiducials of the true signals, once per run: {t_fid:.2f} s  (target on one H100: < 1 s)')
 
-if __name__ == '__main__': main('--quick' in sys.argv)
+if __name__ == '__main__': main('--quick' in sys.argv, '--compile' in sys.argv, '--compile-only' in sys.argv)

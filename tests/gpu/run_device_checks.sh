@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The GPU checks of issue 5 as one script for a lent CUDA machine (run from the repository root).
+# The machine's python3 must hold torch with CUDA, numpy, scipy, pandas, matplotlib, pyyaml and tqdm; calinet
+# itself is used from the checkout (PYTHONPATH). Logs go to $OUT (or ./gpu-logs) so they survive the machine.
+set -o pipefail
+OUT=${OUT:-gpu-logs}; mkdir -p "$OUT"
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+nvidia-smi -L
+python3 -c "import torch, numpy, scipy, pandas; print('torch', torch.__version__, 'cuda', torch.version.cuda, '| numpy', numpy.__version__, '| scipy', scipy.__version__, '| pandas', pandas.__version__)"
+rc=0
+echo "== bench_train (GPU configuration)"; timeout ${BENCH_S:-170} python3 tests/bench/bench_train.py 2>&1 | tee "$OUT/bench_train.log" || rc=1
+echo "== CUDA tests"; timeout ${TEST_S:-170} python3 -m pytest -q -x -p no:cacheprovider tests/gpu 2>&1 | tee "$OUT/pytest_gpu.log" || rc=1
+echo "== torch.compile variant"; timeout ${COMPILE_S:-100} python3 tests/bench/bench_train.py --compile-only 2>&1 | tee "$OUT/bench_compile.log" || rc=1
+exit $rc
