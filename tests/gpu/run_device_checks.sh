@@ -5,6 +5,8 @@
 set -o pipefail
 OUT=${OUT:-gpu-logs}; mkdir -p "$OUT"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+# packages the machine lacks (wfdb and its soundfile/cffi) may travel as wheels in .whl/
+if [ -d .whl ]; then python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=$PWD:/tmp/site || exit 1; fi
 nvidia-smi -L
 python3 -c "import torch, numpy, scipy, pandas; print('torch', torch.__version__, 'cuda', torch.version.cuda, '| numpy', numpy.__version__, '| scipy', scipy.__version__, '| pandas', pandas.__version__)"
 rc=0
