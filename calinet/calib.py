@@ -352,25 +352,29 @@ def _toy_windows(n:int, T:int=1000, fs:float=500., seed:int=0, noise:float=.02):
     out /= np.array([.17, .15, .15, .13, .13, .13, .2, .32, .31, .28, .25, .2])[:, None] * 4
     return out[:, IN_IDX].copy(), out
 
-# %% ../nbs/07_calib.ipynb #51c21bb6
+# %% ../nbs/07_calib.ipynb #fb616e13
 _BP = {}
-def _bp_matrix(T:int, fs:float)->np.ndarray:
-    "(T, T) float64 matrix M with `x @ M == sosfiltfilt(band-pass 5–15 Hz, x)` for windows of length T."
-    key = (int(T), float(fs))
+def _bp_matrix(T:int, fs:float, device='cpu')->torch.Tensor:
+    "(T, T) float64 tensor M on `device` with `x @ M == sosfiltfilt(band-pass 5–15 Hz, x)` for windows of length T (built once, cached)."
+    key = (int(T), float(fs), str(torch.device(device)))
     if key not in _BP:
         from scipy import signal as ss
         if T > 4096: raise ValueError(f"rpeak_count_torch: windows longer than 4096 samples are not supported off the CPU (got {T})")
-        _BP[key] = ss.sosfiltfilt(ss.butter(2, [5, 15], 'bandpass', fs=fs, output='sos'), np.eye(T), axis=-1)
+        m = ss.sosfiltfilt(ss.butter(2, [5, 15], 'bandpass', fs=fs, output='sos'), np.eye(T), axis=-1)
+        _BP[key] = torch.from_numpy(np.ascontiguousarray(m)).to(device)   # filtfilt's output has negative strides
     return _BP[key]
 
-def _envelope_torch(x:torch.Tensor, fs:float)->torch.Tensor:
+def _envelope_torch(x:torch.Tensor, fs:float,
+                    matrix:bool=None,    # Band-pass as a matrix product; None = only off the CPU (on the CPU scipy's filter is faster)
+                   )->torch.Tensor:
     "Pan–Tompkins envelope (B, T), float64: band-pass, derivative, square, moving average."
     from calinet.signal import _envelope
     T = x.shape[-1]; w = max(1, int(round(.15 * fs)))
     if T < max(w, 16): raise ValueError(f"rpeak_count_torch: window of {T} samples is shorter than the {w}-sample moving average")
     x = x.to(torch.float64)
-    if x.device.type == 'cpu': return torch.from_numpy(_envelope(x.numpy(), fs))   # the reference detector's own (scipy) envelope
-    f = x @ torch.as_tensor(_bp_matrix(T, fs), device=x.device)
+    if matrix is None: matrix = x.device.type != 'cpu'
+    if not matrix: return torch.from_numpy(_envelope(x.cpu().numpy(), fs)).to(x.device)   # the reference detector's own (scipy) envelope
+    f = x @ _bp_matrix(T, fs, x.device)
     fp = torch.nn.functional.pad(f, (2, 2))
     d = .125 * fp[:, 4:] + .25 * fp[:, 3:-1] - .25 * fp[:, 1:-3] - .125 * fp[:, :-4]
     cs = torch.nn.functional.pad(d * d, (w // 2 + 1, (w - 1) // 2)).cumsum(-1)      # leading 0, then running sums
@@ -423,7 +427,7 @@ def _count_peaks(e:torch.Tensor, lm:torch.Tensor, dist:int, pmin:torch.Tensor)->
     prom = h - torch.maximum(lmin, rmin)
     return (keep & (prom >= pmin[:, None])).sum(1)
 
-# %% ../nbs/07_calib.ipynb #fa48f78d
+# %% ../nbs/07_calib.ipynb #462b528a
 def _np_median(a:torch.Tensor)->torch.Tensor:
     "numpy's median along the last axis (the mean of the two middle values when T is even), without a full sort."
     T = a.shape[-1]; lo = a.median(-1).values                                       # torch returns the lower middle value
@@ -453,13 +457,14 @@ def _count_peaks_np(e:np.ndarray,    # Envelopes (B, T), float64, finite
 
 def rpeak_count_torch(x:torch.Tensor, # Single-lead signals (B, T), any device
                       fs:float,       # Sampling rate (Hz); required
-                      batched:bool=None, # Peak rules as tensor ops; None = only off the CPU (on the CPU scipy's `find_peaks` per row is faster)
+                      batched:bool=None, # The GPU path (matrix filter, peak rules as tensor ops); None = only off the CPU (on the CPU scipy is faster)
                      )->torch.Tensor: # Number of R-peaks per row (B,), int64
     "R-peak count of the reference detector (`calinet.signal.rpeaks`), batched in torch."
     if x.ndim != 2: raise ValueError(f"rpeak_count_torch: expected (B, T), got {tuple(x.shape)}")
-    e, d = _envelope_torch(x, fs), max(1, int(round(.3 * fs)))
+    if batched is None: batched = x.device.type != 'cpu'
+    e, d = _envelope_torch(x, fs, matrix=batched), max(1, int(round(.3 * fs)))
     if not len(e): return torch.zeros(0, dtype=torch.long, device=x.device)
-    if batched is False or (batched is None and e.device.type == 'cpu'):
+    if not batched:
         en = e.cpu().numpy()
         return torch.from_numpy(_count_peaks_np(en, d, .3 * _median_np(en) + 1e-8)).to(x.device)
     lm, pm = _local_maxima(e), .3 * _np_median(e.abs()) + 1e-8
