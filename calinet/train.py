@@ -242,7 +242,7 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
     m = _unwrap(model)
     if not any(p.requires_grad for p in m.parameters()): raise ValueError(f"fit: model {cfg.model!r} has no trainable parameters (evaluate it instead)")
     if cfg.bs % world: raise ValueError(f"fit: batch size {cfg.bs} is not divisible by the {world} processes")
-    if cfg.compile and hasattr(m, 'net'): m.net.compile()
+    if cfg.compile and hasattr(m, 'net'): m.net.compile(dynamic=False)   # static shapes: torch 2.11's inductor fails on the dynamic batch dimension that a recompile would introduce (H100 run)
     net = m
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
