@@ -10,7 +10,7 @@ if [ -d .whl ]; then python3 -m pip install -q --no-index --no-deps --no-compile
 nvidia-smi -L
 python3 -c "import torch, numpy, scipy, pandas; print('torch', torch.__version__, 'cuda', torch.version.cuda, '| numpy', numpy.__version__, '| scipy', scipy.__version__, '| pandas', pandas.__version__)"
 rc=0
-echo "== bench_train (GPU configuration, with the torch.compile comparison)"; timeout ${BENCH_S:-200} python3 tests/bench/bench_train.py --compile 2>&1 | tee "$OUT/bench_train.log" || rc=1
+echo "== bench_train (GPU configuration, with the torch.compile comparison)"; timeout ${BENCH_S:-200} python3 tests/bench/bench_train.py 2>&1 | tee "$OUT/bench_train.log" || rc=1
 echo "== CUDA tests"; timeout ${TEST_S:-170} python3 -m pytest -q -x -p no:cacheprovider tests/gpu 2>&1 | tee "$OUT/pytest_gpu.log" || rc=1
 if command -v nbdev_test >/dev/null; then   # the notebooks' own `#| cuda` cells (with every untagged cell before them)
   for nb in nbs/10_model.ipynb nbs/11_train.ipynb; do
