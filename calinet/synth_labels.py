@@ -13,7 +13,7 @@ __all__ = ['JOINT', 'CODES', 'RHYTHM_CODES', 'FORM_CODES', 'LIKELIHOODS', 'TERRI
            'scp_statements', 'draw_labels', 'lerp', 'add_kernel', 'qrs_mean', 'edit_mi', 'edit_sttc', 'edit_cd',
            'edit_hyp', 'apply_codes']
 
-# %% ../nbs/02d_synth_labels.ipynb #67a17e0d
+# %% ../nbs/02d_synth_labels.ipynb #98367280
 JOINT = {'NORM': 41.6, 'MI': 12.0, 'STTC': 9.7, 'NORM+CD': 1.6, 'CD': 7.6, 'HYP': 1.7, 'NORM+STTC': 0.3, 'NORM+HYP': 0.2,
          'MI+CD': 5.6, 'MI+STTC': 3.1, 'STTC+HYP': 4.6, 'CD+STTC': 2.6, 'CD+HYP': 1.6, 'MI+HYP': 1.1, 'MI+STTC+CD': 1.4,
          'MI+STTC+HYP': 0.9, 'STTC+CD+HYP': 1.1, 'MI+CD+HYP': 0.7, 'MI+STTC+CD+HYP': 0.3, '': 2.3}
@@ -37,7 +37,8 @@ CODES = {
     'LVH': ('HYP', 'LVH', .78, 'left ventricular hypertrophy'), 'LAO/LAE': ('HYP', 'LAO/LAE', .14, 'left atrial overload/enlargement'),
     'RVH': ('HYP', 'RVH', .05, 'right ventricular hypertrophy'), 'RAO/RAE': ('HYP', 'RAO/RAE', .03, 'right atrial overload/enlargement'),
 }
-RHYTHM_CODES = {'SR': 'sinus rhythm', 'SBRAD': 'sinus bradycardia', 'STACH': 'sinus tachycardia', 'SARRH': 'sinus arrhythmia'}
+RHYTHM_CODES = {'SR': 'sinus rhythm', 'SBRAD': 'sinus bradycardia', 'STACH': 'sinus tachycardia', 'SARRH': 'sinus arrhythmia',
+                'AFIB': 'atrial fibrillation'}
 FORM_CODES = {'PVC': 'ventricular premature complex', 'PAC': 'atrial premature complex', 'VCLVH': 'voltage criteria (QRS) for left ventricular hypertrophy',
               'LVOLT': 'low QRS voltages in the frontal and horizontal leads'}
 LIKELIHOODS = ((100., .70), (80., .10), (50., .10), (35., .04), (15., .06))

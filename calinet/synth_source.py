@@ -8,8 +8,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['P', 'QRS', 'STT', 'DOWER', 'INV_DOWER', 'ELECTRODES_CM', 'LEADS8', 'GRID_DT', 'TAU_PRE', 'TAU_POST', 'base_kernels',
-           'gauss', 'dipole', 'precordial_vectors', 'rotation', 'dipole_path', 'lead_templates', 'rr_times', 'ectopy',
-           'split_templates', 'place_beats']
+           'gauss', 'dipole', 'precordial_vectors', 'rotation', 'dipole_path', 'lead_templates', 'rr_times',
+           'af_rr_times', 'fibrillatory_waves', 'ectopy', 'split_templates', 'place_beats']
 
 # %% ../nbs/02a_synth_source.ipynb #75f00f62
 _SAMENI = dict(
@@ -187,7 +187,31 @@ def rr_times(rng:np.random.Generator, # Record generator
     while t[-1] <= duration_s: t.append(t[-1] + np.interp(t[-1], tg, rr))
     return np.array(t)
 
-# %% ../nbs/02a_synth_source.ipynb #f0b6479e
+# %% ../nbs/02a_synth_source.ipynb #8374b8c3
+def af_rr_times(rng:np.random.Generator, # Record generator
+                duration_s:float,        # Record length, s
+                hr:float,                # Mean ventricular rate, bpm
+                cv:float=0.2,            # Coefficient of variation of RR
+               )->np.ndarray:            # R times (n,), s; first < 0, last > duration
+    "Irregularly irregular R-peak times of atrial fibrillation: independent log-normal RR intervals."
+    rr0, s = 60. / hr, np.sqrt(np.log(1 + cv**2))
+    n = int((duration_s + 2 * rr0) / 0.3) + 2                              # enough beats even at the 0.3-s floor
+    rr = np.clip(rr0 * np.exp(rng.normal(-s**2 / 2, s, n)), 0.3, 2.0)     # mean rr0 before clipping
+    t = np.cumsum(rr) - rng.uniform(0, rr[0]) - rr[0]
+    return t[:int(np.searchsorted(t, duration_s, 'right')) + 1]
+
+def fibrillatory_waves(rng:np.random.Generator, # Record generator
+                       t:np.ndarray,            # Sample times (T,), s
+                       f0:float=6.,             # Dominant atrial frequency, Hz (4–8)
+                      )->np.ndarray:            # (T,) waveform with peak-to-peak 2
+    "Atrial f-wave waveform: a frequency-drifting, amplitude-modulated quasi-periodic wave."
+    fd = rng.uniform(0.05, 0.2); fa = rng.uniform(0.1, 0.4)
+    f = f0 * (1 + 0.08 * np.sin(2*np.pi*fd*t + rng.uniform(0, 2*np.pi)))
+    ph = 2*np.pi * np.cumsum(f) * (t[1] - t[0]) + rng.uniform(0, 2*np.pi)
+    y = (np.sin(ph) + 0.3 * np.sin(2 * ph + rng.uniform(0, 2*np.pi))) * (1 + 0.3 * np.sin(2*np.pi*fa*t + rng.uniform(0, 2*np.pi)))
+    return y / ((y.max() - y.min()) / 2)
+
+# %% ../nbs/02a_synth_source.ipynb #1e83c318
 def ectopy(rng:np.random.Generator, # Record generator
            t:np.ndarray,            # Sinus R times (n,), s
            p_beat:float=0.,         # Per-beat probability of a PVC
@@ -209,7 +233,7 @@ def ectopy(rng:np.random.Generator, # Record generator
             t[k:] -= t[k] - new; ty[k] = 'S'
     return t, ty
 
-# %% ../nbs/02a_synth_source.ipynb #bf324ad1
+# %% ../nbs/02a_synth_source.ipynb #d8eab3b2
 GRID_DT = 1e-3
 TAU_PRE = np.arange(-450, 1) * GRID_DT      # pre grid (τ ≤ 0), the last point 0
 TAU_POST = np.arange(0, 751) * GRID_DT      # post grid (τ ≥ 0)
