@@ -286,15 +286,19 @@ def _detach(rng, cfg, t, e):
     else: e[m, i] = _float_potential(rng, t, cfg, 1.)[m]; how = 'floating'
     return dict(type=f'detached_{how}', electrodes=[ELECTRODES[i]], t0=round(float(t0), 3), t1=None)
 
-# %% ../nbs/02_synth.ipynb #72f43182
+# %% ../nbs/02_synth.ipynb #8d632158
 def _breathing(rng, t, f):
     "Asymmetric breathing waveform in [−1, 1] with 10 % cycle-length jitter."
     ph = 2*np.pi*np.cumsum(f * (1 + 0.1 * np.interp(t, np.arange(t[0] - 1, t[-1] + 6, 5.), rng.normal(0, 1, len(np.arange(t[0] - 1, t[-1] + 6, 5.)))))) / (1 / (t[1] - t[0])) + rng.uniform(0, 2*np.pi)
     s = np.sin(ph + 0.4 * np.sin(ph)); return s / np.abs(s).max()
 
+def _lead_vectors(pt, re, r)->np.ndarray:
+    "The patient's lead vectors (8, 3) for I, II, V1–V6 with the dipole at `r` (cm)."
+    return np.vstack([pt['limb'], precordial_vectors(re, r, pt['beta'])])
+
 def _fwaves(rng, t, af, pt, R, re):
     "AF f-waves (T, 8) in mV: `fibrillatory_waves` along an atrial axis, through the lead vectors, scaled to the drawn V1 peak to peak."
-    L8 = np.vstack([pt['limb'], precordial_vectors(re, pt['r0'], pt['beta'])])             # lead vectors: I, II, V1–V6
+    L8 = _lead_vectors(pt, re, pt['r0'])                                                      # I, II, V1–V6 at the heart centre
     Kp = pt['K'][pt['K'][:, 5] == P, 2:5]; u = R @ Kp[np.argmax(np.linalg.norm(Kp, axis=1))]
     u = u / np.linalg.norm(u) + L8[2] / np.linalg.norm(L8[2])                               # between the P axis and V1 (f-waves are largest in V1)
     c = L8 @ (rotation(*af['turn']) @ (u / np.linalg.norm(u)))                              # (8,) lead coefficients
@@ -321,7 +325,7 @@ def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), p
     af = pt.get('afib'); K = pt['K']
     if af:                                      # AF: irregular RR, no P waves (f-waves are added after placement); own stream
         rng_af = np.random.default_rng(_afib_ss(seed, p, 1 + visit))
-        rt = af_rr_times(rng_af, dur, min(hr * af['rate'], cfg.hr_range[1] + 30), af['cv']); K = K.copy(); K[K[:, 5] == P, 2:5] = 0.
+        rt = af_rr_times(rng_af, dur, min(hr * af['rate'], cfg.hr_range[1] + 30), af['cv'])   # a fast ventricular response may exceed the sinus range; K = K.copy(); K[K[:, 5] == P, 2:5] = 0.
     force = rng.uniform(cfg.cal_window[0] + 0.2, cfg.cal_window[1] - 0.5) if cal_fail == 'ectopic' else None
     rt, ty = ectopy(rng, rt, p_beat=pt['pvc_rate'] if pt['pvc'] == 'occasional' else 0., bigeminy=pt['pvc'] == 'bigeminy',
                     p_pac=0.05 if pt['pac'] and not af else 0., force_at=force, force_type='V' if rng.random() < 0.75 or af else 'S')
@@ -370,13 +374,13 @@ def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), p
     if return_clean: return out, rec, _finish(clean8, replace(cfg, quantize_uv=0.), fs0)
     return out, rec
 
-# %% ../nbs/02_synth.ipynb #e642294c
+# %% ../nbs/02_synth.ipynb #4727b21f
 _PATH_TAU = dipole_path(TAU)                 # unit dipole path on the template grid (the same for every record)
 
 def _truth(pt, re, T):
     w = (T[:3].sum(0)**2).sum(1)                                         # beat energy over the template grid
     rbar = pt['r0'] + pt['move'] * (w @ _PATH_TAU) / w.sum()            # energy-weighted mean dipole position
-    L8 = np.vstack([pt['limb'], precordial_vectors(re, rbar, pt['beta'])])
+    L8 = _lead_vectors(pt, re, rbar)
     L12 = np.vstack([L8[:2], derive_limb(L8[0], L8[1]), L8[2:]])     # lead vectors obey Einthoven/Goldberger too
     Lin = L12[[0, 1, 7]]; M = L12[[2, 3, 4, 5, 6, 8, 9, 10, 11]] @ np.linalg.inv(Lin)
     return dict(M_true=np.round(M, 6).tolist(), cond_Lin=round(float(np.linalg.cond(Lin)), 4))

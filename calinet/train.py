@@ -20,8 +20,8 @@ from .model import MODELS, GL, PCM, build_model, predict_12
 
 # %% auto #0
 __all__ = ['HEADLINE', 'CKPT_FORMAT', 'CURVE_COLS', 'TrainConfig', 'resident', 'sample_episodes', 'recon_loss', 'Validator',
-           'make_checkpoint', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'ddp_setup', 'fit', 'load_tau',
-           'RunData', 'prepare_data', 'run_name', 'train_run', 'load_runs', 'run_records', 'main']
+           'make_checkpoint', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'ddp_setup', 'compile_backbone',
+           'fit', 'load_tau', 'RunData', 'prepare_data', 'run_name', 'train_run', 'load_runs', 'run_records', 'main']
 
 # %% ../nbs/11_train.ipynb #03682ba3
 @dataclass
@@ -214,7 +214,14 @@ def _bcast(obj, rank):
     if not dist.is_initialized(): return obj
     o = [obj if rank == 0 else None]; dist.broadcast_object_list(o, 0); return o[0]
 
-# %% ../nbs/11_train.ipynb #11f6b6a0
+# %% ../nbs/11_train.ipynb #fdfd9bb1
+def compile_backbone(model:nn.Module, # A model of `MODELS`
+                    )->bool:          # True if it has a backbone (`net`) that was set to compile
+    "Compile the model's backbone in place with static shapes (compilation happens at its first call)."
+    if not hasattr(model, 'net'): return False
+    model.net.compile(dynamic=False); return True
+
+# %% ../nbs/11_train.ipynb #c6768707
 CURVE_COLS = ('epoch', 'train_loss', *HEADLINE, 'val_score', 'lr', 'episodes_per_s', 'train_s', 'val_s', 'n_skipped')
 
 def _epoch_seed(seed, rank, epoch): return (int(seed) * 1_000_003 + rank * 7919 + epoch * 104_729) % 2**62
@@ -242,7 +249,7 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
     m = _unwrap(model)
     if not any(p.requires_grad for p in m.parameters()): raise ValueError(f"fit: model {cfg.model!r} has no trainable parameters (evaluate it instead)")
     if cfg.bs % world: raise ValueError(f"fit: batch size {cfg.bs} is not divisible by the {world} processes")
-    if cfg.compile and hasattr(m, 'net'): m.net.compile(dynamic=False)   # static shapes: torch 2.11's inductor fails on the dynamic batch dimension that a recompile would introduce (H100 run)
+    if cfg.compile: compile_backbone(m)
     net = m
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel as DDP
@@ -310,7 +317,7 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
     return dict(best_score=best, best_epoch=best_epoch, epochs_run=int(rows[-1]['epoch']) if rows else epoch,
                 stopped_early=bool(bad >= cfg.patience), curve=pd.DataFrame(rows, columns=list(CURVE_COLS)))
 
-# %% ../nbs/11_train.ipynb #f2590562
+# %% ../nbs/11_train.ipynb #baced89b
 def load_tau(path)->dict:
     "τ_n, τ_m from the numbers file of the τ-anchoring notebook (`save_numbers` JSON)."
     p = Path(path)
@@ -355,7 +362,7 @@ def prepare_data(data_dir:str,        # Dataset folder; '' = the data layer's sm
         ev[split] = e
     return RunData(cache=cache, norm=norm, pop=pop, train=(sig, lens), n_excluded=n_out, valid=ev['valid'], test=ev['test'], fs=float(fs))
 
-# %% ../nbs/11_train.ipynb #e95d27cc
+# %% ../nbs/11_train.ipynb #5b82b90a
 def _pop_dict(pop): return pop.to_dict() if hasattr(pop, 'to_dict') else dict(pop)
 
 def run_name(model:str, seed:int, rho:str='ref', cond:str='ref')->str:
@@ -419,7 +426,7 @@ def train_run(data:RunData, cfg:TrainConfig,
     atomic_write(run/'summary.json', json.dumps(plain(summ), indent=1, default=str))
     return summ
 
-# %% ../nbs/11_train.ipynb #2b392312
+# %% ../nbs/11_train.ipynb #89b86091
 def load_runs(runs_dir)->pd.DataFrame:
     "One row per finished run (summary.json present) under `runs_dir`."
     rows = []
@@ -444,7 +451,7 @@ def run_records(runs:pd.DataFrame, split:str='test')->pd.DataFrame:
         out.append(d.assign(run=r.run, variant=r.variant, seed=r.seed))
     return pd.concat(out, ignore_index=True)
 
-# %% ../nbs/11_train.ipynb #489153b9
+# %% ../nbs/11_train.ipynb #dfafeaa0
 def main(argv=None):
     "CLI: train one model into a run folder (works under torchrun)."
     import argparse
@@ -472,6 +479,6 @@ def main(argv=None):
     if rank == 0: print(json.dumps(dict(run=str(a.run_dir), world=world, best_epoch=s['best_epoch'], valid=s['valid'], test=s['test'])))
     if dist.is_initialized(): dist.destroy_process_group()
 
-# %% ../nbs/11_train.ipynb #b7633f93
+# %% ../nbs/11_train.ipynb #e5c35ade
 import sys
 if __name__ == '__main__' and not hasattr(sys, 'ps1') and 'ipykernel' not in sys.modules: main()

@@ -22,7 +22,7 @@ from calinet.data import fixture_ecg
 from calinet.signal import Normaliser
 from calinet import calib
 from calinet.model import build_model, CaLiNetE, apply_linear
-from calinet.train import resident, sample_episodes, recon_loss, Validator
+from calinet.train import resident, sample_episodes, recon_loss, Validator, compile_backbone
 
 def sync(dev):
     if dev.type == 'cuda': torch.cuda.synchronize(dev)
@@ -60,7 +60,7 @@ def compile_speed(W, b, sig, lens, bs, steps, dev, amp):
     "CaLiNet-E with and without `torch.compile` on its backbone, measured in turn (compilation excluded: 3 warm-up steps)."
     for comp in (False, True):
         torch.manual_seed(0); m = build_model('calinet_e', W, b, fs=500).to(dev)
-        if comp: m.net.compile(dynamic=False)   # as calinet.train.fit does
+        if comp: compile_backbone(m)
         t0 = time.perf_counter(); eps = train_speed(m, sig, lens, bs, steps, dev, amp, warm=3)
         print(f'  calinet_e{" + torch.compile (backbone)" if comp else ""} batch {bs} {"bf16" if amp else "fp32"}: {eps[0]:9.1f} training episodes/s '
               f'(best step; median {eps[1]:.1f}; {time.perf_counter() - t0:.0f} s with warm-up)', flush=True)
