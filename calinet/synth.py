@@ -167,7 +167,7 @@ def _templates(pt, K, R, re, r0, types, rng_pvc, local=True):
     pre, post = split_templates(T[:, :, :_I0 + 1], T[:, :, _I0:])
     return pre, post, T
 
-# %% ../nbs/02_synth.ipynb #c3b07bb3
+# %% ../nbs/02_synth.ipynb #6daa75d7
 def _extent(m, thr=0.05):
     i = np.nonzero(m > thr * m.max())[0]; return (TAU[i[0]], TAU[i[-1]]) if len(i) else (0., 0.)
 
@@ -176,7 +176,7 @@ def measure_template(T:np.ndarray, # Normal-beat template (4, G, 8)
                      pr_factor:float=1., # PR scaling at this heart rate
                     )->dict:       # pr_ms, qrs_ms, qt_ms, qtc_ms, axis_deg
     "Ground-truth intervals (ms) and frontal QRS axis (deg) of a normal-beat template."
-    mp, mq, mt = (np.linalg.norm(T[g], axis=1) for g in (P, QRS, STT))
+    mp, mq, mt = np.sqrt(np.einsum('gtl,gtl->gt', T[[P, QRS, STT]], T[[P, QRS, STT]]))   # spatial magnitude per group (one pass)
     q0, q1 = _extent(mq); p0, _ = _extent(mp)
     ip = int(np.argmax(mt)); t1 = TAU[ip + int(np.argmax(mt[ip:] < 0.1 * mt[ip]))]     # T end: 10 % of the T peak (excludes U)
     c = rr ** (1 / 3); t1w = 0.04 + (t1 - 0.04) * c if t1 > 0.04 else t1
@@ -196,7 +196,7 @@ def heart_axis(deg:float)->str:
     if 120 < deg <= 180: return 'ARAD'
     return 'SAD'
 
-# %% ../nbs/02_synth.ipynb #d3e17d11
+# %% ../nbs/02_synth.ipynb #a3e72ae2
 def _gain2(S, Ne, No, snr_db, agg=np.median):
     "Power gain a² ≥ 0 of the EMG so that agg over leads of the nst SNR S/(a²·Ne + No) is `snr_db` (grid bisection in log a²)."
     h, odd = len(S) // 2, len(S) % 2
@@ -225,7 +225,7 @@ def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
     mask = np.zeros(9, np.float32); mask[aff] = 1; emg *= mask
     static = rng.random() < cfg.p_static
     mu = rng.uniform(*cfg.static_uv) if static else rng.uniform(*cfg.mains_uv)
-    other = mains(rng, t, mu, cfg.mains_hz)[:, None] * rng.normal(0, 1, 9) + th
+    other = mains(rng, t, mu, cfg.mains_hz)[:, None] * rng.normal(0, 1, 9).astype(np.float32) + th   # float32, as all the noise
     S = nst_signal(clean8, rpk, fs)
     if prof == 'severe': other = other + shaped(rng, n_t, fs, 9, 'emg') * np.sqrt(S.mean() / 10**(rng.uniform(20, 30) / 10)) / 2
     m = nst_moments(emg, other, fs, TO_LEADS)   # chunk moments of the leads: nst noise of a·EMG + other for any a
@@ -286,11 +286,12 @@ def _detach(rng, cfg, t, e):
     else: e[m, i] = _float_potential(rng, t, cfg, 1.)[m]; how = 'floating'
     return dict(type=f'detached_{how}', electrodes=[ELECTRODES[i]], t0=round(float(t0), 3), t1=None)
 
-# %% ../nbs/02_synth.ipynb #8d632158
+# %% ../nbs/02_synth.ipynb #3eac9a2c
 def _breathing(rng, t, f):
     "Asymmetric breathing waveform in [−1, 1] with 10 % cycle-length jitter."
-    ph = 2*np.pi*np.cumsum(f * (1 + 0.1 * np.interp(t, np.arange(t[0] - 1, t[-1] + 6, 5.), rng.normal(0, 1, len(np.arange(t[0] - 1, t[-1] + 6, 5.)))))) / (1 / (t[1] - t[0])) + rng.uniform(0, 2*np.pi)
-    s = np.sin(ph + 0.4 * np.sin(ph)); return s / np.abs(s).max()
+    turns = np.cumsum(f * (1 + 0.1 * np.interp(t, np.arange(t[0] - 1, t[-1] + 6, 5.), rng.normal(0, 1, len(np.arange(t[0] - 1, t[-1] + 6, 5.)))))) * (t[1] - t[0])
+    ph = 2*np.pi * (turns - np.floor(turns)); ph += rng.uniform(0, 2*np.pi); ph = ph.astype(np.float32)   # float32 sines (as `sin32`)
+    s = np.sin(ph + np.float32(0.4) * np.sin(ph)); return s / np.abs(s).max()
 
 def _lead_vectors(pt, re, r)->np.ndarray:
     "The patient's lead vectors (8, 3) for I, II, V1–V6 with the dipole at `r` (cm)."
@@ -345,7 +346,7 @@ def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), p
     rpk = np.rint(rt[(rt >= 0) & (rt < dur)] * fs0).astype(int)
     # noise, faults, reversals (electrode level)
     nz, meta_n = _noise(rng, cfg, t, fs0, clean8, rpk, pt['f_resp'])
-    e = to_electrodes(clean8) + nz; arts = list(meta_n.pop('artifacts'))
+    e = to_electrodes(clean8); e += nz; arts = list(meta_n.pop('artifacts'))   # float32 (T, 9)
     cal = _cal_fault(rng, cfg, cal_fail, t, fs0, e, clean8, rpk) if cal_fail not in (None, 'ectopic') else None
     if cal_fail == 'ectopic':
         k = np.nonzero((ty != 'N') & (rt >= cfg.cal_window[0]) & (rt < cfg.cal_window[1]))[0]
@@ -374,7 +375,7 @@ def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), p
     if return_clean: return out, rec, _finish(clean8, replace(cfg, quantize_uv=0.), fs0)
     return out, rec
 
-# %% ../nbs/02_synth.ipynb #4727b21f
+# %% ../nbs/02_synth.ipynb #f511ee5b
 _PATH_TAU = dipole_path(TAU)                 # unit dipole path on the template grid (the same for every record)
 
 def _truth(pt, re, T):
@@ -390,8 +391,8 @@ def _finish(x8, cfg, fs0):
     if cfg.fs != fs0:
         if fs0 % cfg.fs: raise ValueError(f"fs={cfg.fs}: must divide {fs0}")
         x8 = resample_poly(x8, 1, fs0 // cfg.fs, axis=-2)
-    if cfg.quantize_uv: x8 = np.rint(x8 * (1000 / cfg.quantize_uv)) * (cfg.quantize_uv / 1000)
-    x8 = x8.astype(np.float32)
+    x8 = np.asarray(x8, np.float32)                                      # the generator's leads are float32 already
+    if cfg.quantize_uv: q = 1000 / cfg.quantize_uv; x8 = np.rint(x8 * q); x8 /= q   # k µV, the float32 nearest k/1000 mV
     out = np.empty(x8.shape[:-1] + (12,), np.float32)                   # also a batch (B, T, 8) -> (B, T, 12)
     out[..., :2] = x8[..., :2]; out[..., 6:] = x8[..., 2:]
     out[..., 2:6] = np.moveaxis(derive_limb(x8[..., 0], x8[..., 1]), -2, -1)
