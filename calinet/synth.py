@@ -196,22 +196,26 @@ def heart_axis(deg:float)->str:
     if 120 < deg <= 180: return 'ARAD'
     return 'SAD'
 
-# %% ../nbs/02_synth.ipynb #a3e72ae2
-def _gain2(S, Ne, No, snr_db, agg=np.median):
-    "Power gain a² ≥ 0 of the EMG so that agg over leads of the nst SNR S/(a²·Ne + No) is `snr_db` (grid bisection in log a²)."
+# %% ../nbs/02_synth.ipynb #cd094be0
+def _emg_gain(S:np.ndarray, # nst signal power per lead (L,)
+              m:np.ndarray, # Chunk moments of EMG and rest from `nst_moments` (3, L, chunks)
+              snr_db:float, # Target SNR, dB
+              agg=np.median,# Aggregate over leads: np.median, or np.min for the worst lead
+             )->float:      # Gain a ≥ 0 of the EMG (0 when the rest alone is at or below the target)
+    "EMG gain at which `agg` over leads of the nst SNR of a·EMG + rest equals `snr_db`: bracketed in log a² on the exact statistic."
     h, odd = len(S) // 2, len(S) % 2
-    def f(a2):                                  # (k,) trial gains at once; the median as the sorted middle (pair)
-        v = 10 * np.log10(S / np.maximum(a2[:, None] * Ne + No, 1e-30))
+    def f(a2):                                  # (k,) trial power gains at once; the median as the sorted middle (pair)
+        v = 10 * np.log10(S / np.maximum(nst_mix(m, np.sqrt(a2)), 1e-30))     # (k, L)
         if agg is np.median: v.sort(1); v = v[:, h] if odd else (v[:, h - 1] + v[:, h]) / 2
         else: v = agg(v, axis=1)
         return v - snr_db
-    if f(np.zeros(1))[0] <= 0 or not (Ne > 0).any(): return 0.
-    lo, hi, flo, fhi = -30., 30., 1., 1.        # log10 a²; f decreases in a², f(1e-30) > 0 > f(1e30)
+    if not m[0].any() or f(np.zeros(1))[0] <= 0: return 0.
+    lo, hi, flo, fhi = -30., 30., 1., 1.        # log10 a²; f > 0 at a² = 1e-30, < 0 at 1e30
     for _ in range(3):                          # 3 rounds of 32 sub-intervals: the bracket shrinks 32768-fold (to 0.002)
         x = np.linspace(lo, hi, 33); v = f(10**x); c = v <= 0
         j = int(np.argmax(c)) if c.any() else 32    # first trial at or below the target (none: the top, as bisection)
         lo, hi, flo, fhi = x[max(j - 1, 0)], x[j], v[max(j - 1, 0)], v[j]
-    return 10**(lo + (hi - lo) * (flo / (flo - fhi) if flo > 0 >= fhi else 1.))   # linear in log a² inside the bracket
+    return float(np.sqrt(10**(lo + (hi - lo) * (flo / (flo - fhi) if flo > 0 >= fhi else 1.))))   # linear in log a² inside the bracket
 
 def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
     "Electrode noise (T, 9) in mV and its description."
@@ -229,13 +233,8 @@ def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
     S = nst_signal(clean8, rpk, fs)
     if prof == 'severe': other = other + shaped(rng, n_t, fs, 9, 'emg') * np.sqrt(S.mean() / 10**(rng.uniform(20, 30) / 10)) / 2
     m = nst_moments(emg, other, fs, TO_LEADS)   # chunk moments of the leads: nst noise of a·EMG + other for any a
-    Ne, No = nst_mix(m, 1., 0.), nst_mix(m, 0.)
-    agg = np.median if prof != 'severe' else np.min; tgt = snr; a2 = _gain2(S, Ne, No, tgt, agg)
-    for _ in range(2):                          # the nst statistic is not exactly additive in power: 2 correction steps
-        if a2 == 0: break
-        got = agg(10 * np.log10(S / np.maximum(nst_mix(m, np.sqrt(a2)), 1e-30)))
-        tgt += snr - got; a2 = _gain2(S, Ne, No, tgt, agg)
-    g = np.float32(np.sqrt(a2)); emg *= g      # total non-wander noise (EMG + EM + mains + thermal) meets the target
+    g = np.float32(_emg_gain(S, m, snr, np.median if prof != 'severe' else np.min))
+    emg *= g                                    # total non-wander noise (EMG + EM + mains + thermal) meets the target
     bwk, _, bwr = _mix(rng, cfg.bw_mix)
     bw = baseline(rng, t, rng.uniform(*bwr, 9), f_resp, n=9, f_max=cfg.bw_fmax)
     jumps = []

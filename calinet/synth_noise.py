@@ -140,7 +140,7 @@ def snr_nst(clean, noise, rpk, fs)->np.ndarray:
     "Per-lead SNR (dB) in the nst definition."
     return 10 * np.log10(nst_signal(clean, rpk, fs) / np.maximum(nst_noise(noise, fs), 1e-20))
 
-# %% ../nbs/02b_synth_noise.ipynb #1616ab08
+# %% ../nbs/02b_synth_noise.ipynb #79f26db2
 def nst_moments(a:np.ndarray,  # First noise part (T, C), e.g. the EMG (leads, or electrodes with `lead_map`)
                 b:np.ndarray,  # Second noise part (T, C)
                 fs:float,      # Sampling rate, Hz (chunks of 1 s)
@@ -159,8 +159,9 @@ def nst_moments(a:np.ndarray,  # First noise part (T, C), e.g. the EMG (leads, o
     return np.stack([q(0, 0), 2 * q(0, C), q(C, C)])
 
 def nst_mix(m:np.ndarray,  # Chunk moments from `nst_moments`
-            s:float,       # Gain of the first part
+            s,             # Gain of the first part: a number, or an array of k gains
             r:float=1.,    # Gain of the second part
-           )->np.ndarray:  # nst noise power per lead (L,), as `nst_noise(s·a + r·b)`
+           )->np.ndarray:  # nst noise power per lead (L,), as `nst_noise(s·a + r·b)`; (k, L) for k gains
     "nst noise power of the mixture s·a + r·b from chunk moments."
-    return _mid90(np.sqrt(np.maximum(s * s * m[0] + s * r * m[1] + r * r * m[2], 0)), axis=1)**2
+    s = np.asarray(s, float)[..., None, None]                               # gains broadcast over (L, chunks)
+    return _mid90(np.sqrt(np.maximum(s * s * m[0] + s * r * m[1] + r * r * m[2], 0)), axis=-1)**2
