@@ -616,13 +616,29 @@ def read_truth(src:str|Path,     # Synthetic dataset folder (holding `synth_meta
     t = t.set_index(t[key].astype(str).rename(key))
     return t if columns is None else t[list(columns)]
 
-# %% ../nbs/02_synth.ipynb #e6e001a0
+# %% ../nbs/02_synth.ipynb #9447d415
 def generator_version()->str:
     "12-hex-digit hash of the generator's code (modules synth, synth_source, synth_noise, synth_labels, synth_io)."
     import hashlib, inspect, importlib
     h = hashlib.sha256()
     for m in ('synth', 'synth_source', 'synth_noise', 'synth_labels', 'synth_io'): h.update(inspect.getsource(importlib.import_module(f'calinet.{m}')).encode())
     return h.hexdigest()[:12]
+
+def _pid_alive(pid:int)->bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: pass                                   # another user's process: alive
+    return True
+
+def _clear_stale(root:Path, log=None)->list:
+    "Remove the partial builds beside `root` (`.name.tmp-PID`, `.name.old-PID`) of processes that no longer run; their names."
+    out = []
+    for d in sorted(root.parent.glob(f'.{root.name}.*-*')) if root.parent.is_dir() else []:
+        kind, _, pid = d.name[len(root.name) + 2:].partition('-')
+        if kind in ('tmp', 'old') and pid.isdigit() and d.is_dir() and not _pid_alive(int(pid)):
+            shutil.rmtree(d, ignore_errors=True); out.append(d.name)
+    if out and log: log(f'{root}: removed {len(out)} partial build(s) left by stopped runs: {", ".join(out)}')
+    return out
 
 def _stamp(layout, n_records, seed, cfg):
     return dict(layout=layout, n_records=n_records, seed=seed, generator=generator_version(), config=json.loads(json.dumps(asdict(cfg), default=list)))
@@ -638,7 +654,7 @@ def ensure_cohort(root:str|Path,        # Target folder (PTB-XL root, or CPSC ro
     "Write the synthetic cohort at `root` unless an identical one is already there; atomic."
     if layout not in ('ptbxl', 'cpsc'): raise ValueError(f"ensure_cohort: layout must be 'ptbxl' or 'cpsc', got {layout!r}")
     root = Path(root); cfg = cfg or (SynthConfig() if layout == 'ptbxl' else cpsc_config())
-    want = _stamp(layout, n_records, seed, cfg)
+    want = _stamp(layout, n_records, seed, cfg); _clear_stale(root, log)
     def same():
         s = root/'synth_cohort.json'
         if not s.exists(): raise FileExistsError(f"{root}: exists but is not a synthetic cohort written by ensure_cohort (no synth_cohort.json); remove it or pass another folder")
