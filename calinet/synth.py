@@ -685,7 +685,7 @@ def ensure_cohort(root:str|Path,        # Target folder (PTB-XL root, or CPSC ro
         raise
     return root
 
-# %% ../nbs/02_synth.ipynb #8bdd6c4b
+# %% ../nbs/02_synth.ipynb #ff4649f1
 PROFILES = dict(smoke=dict(ptbxl=300, cpsc=60, seed=0), default=dict(ptbxl=5000, cpsc=800, seed=0))
 
 def main(argv=None):
@@ -696,17 +696,20 @@ def main(argv=None):
     ap.add_argument('--n-jobs', type=int, default=min(2, os.cpu_count() or 1), help='worker processes (default: %(default)s)')
     ap.add_argument('--seed', type=int, default=None, help='override the profile seed')
     a = ap.parse_args(argv); prof = PROFILES[a.profile]; seed = prof['seed'] if a.seed is None else a.seed
+    if a.n_jobs < 1: ap.error(f'--n-jobs must be at least 1, got {a.n_jobs}')
+    if seed < 0: ap.error(f'--seed must be a non-negative integer, got {seed}')
+    say = lambda s: print(s, flush=True)
     for layout in ('ptbxl', 'cpsc'):
         root = Path(a.out)/'synth'/layout; t0 = time.time()
         if root.exists():
             try:
-                ensure_cohort(root, prof[layout], seed, layout)
+                ensure_cohort(root, prof[layout], seed, layout, log=say)
                 print(f'{root}: present ({prof[layout]} records, seed {seed}), skipped'); continue
             except FileExistsError as e:
                 if not (root/'synth_cohort.json').exists(): raise
                 print(f'{e}\n{root}: regenerating', flush=True)
         print(f'{root}: writing {prof[layout]} {layout}-layout records (seed {seed}, {a.n_jobs} jobs)', flush=True)
-        ensure_cohort(root, prof[layout], seed, layout, n_jobs=a.n_jobs, log=lambda s: print(s, flush=True), replace=True)
+        ensure_cohort(root, prof[layout], seed, layout, n_jobs=a.n_jobs, log=say, replace=True)
         print(f'{root}: done in {time.time() - t0:.1f} s', flush=True)
 
 if __name__ == '__main__' and sys.argv[0].endswith('synth.py'): main()   # `python -m calinet.synth`, not a notebook kernel
