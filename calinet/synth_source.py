@@ -8,8 +8,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['P', 'QRS', 'STT', 'DOWER', 'INV_DOWER', 'ELECTRODES_CM', 'LEADS8', 'GRID_DT', 'TAU_PRE', 'TAU_POST', 'base_kernels',
-           'gauss', 'sin32', 'dipole', 'precordial_vectors', 'rotation', 'dipole_path', 'lead_templates', 'rr_times',
-           'af_rr_times', 'fibrillatory_waves', 'ectopy', 'split_templates', 'place_beats']
+           'gauss', 'phase32', 'sin32', 'dipole', 'precordial_vectors', 'rotation', 'dipole_path', 'lead_templates',
+           'rr_times', 'af_rr_times', 'fibrillatory_waves', 'ectopy', 'split_templates', 'place_beats']
 
 # %% ../nbs/02a_synth_source.ipynb #75f00f62
 _SAMENI = dict(
@@ -51,13 +51,19 @@ def gauss(u:np.ndarray, # Distance from the centre in units of the width σ (any
     "Unit Gaussian bump without underflow."
     return np.exp(np.maximum(-0.5 * u**2, -80.))
 
-# %% ../nbs/02a_synth_source.ipynb #59adc229
+# %% ../nbs/02a_synth_source.ipynb #470037ee
+def phase32(turns:np.ndarray, # Phase in turns (cycles), float64, any shape
+            ph:float=0.,      # Phase offset, rad
+           )->np.ndarray:     # 2π·frac(turns) + ph, float32 rad
+    "A phase given in turns as float32 radians, reduced to one turn in float64 first."
+    x = turns - np.floor(turns); x *= 2*np.pi; x += ph
+    return x.astype(np.float32)
+
 def sin32(turns:np.ndarray, # Phase in turns (cycles), float64, any shape
           ph:float=0.,      # Phase offset, rad
          )->np.ndarray:     # sin(2π·turns + ph), float32
-    "Sine of a phase given in turns: reduced to [0, 1) in float64, evaluated in float32."
-    x = turns - np.floor(turns); x *= 2*np.pi; x += ph
-    return np.sin(x.astype(np.float32))
+    "Sine of a phase given in turns, evaluated in float32 on the reduced phase (`phase32`)."
+    return np.sin(phase32(turns, ph))
 
 # %% ../nbs/02a_synth_source.ipynb #affd244a
 def dipole(K:np.ndarray,   # Kernels (K, 6) as from `base_kernels`
@@ -241,7 +247,7 @@ def ectopy(rng:np.random.Generator, # Record generator
             t[k:] -= t[k] - new; ty[k] = 'S'
     return t, ty
 
-# %% ../nbs/02a_synth_source.ipynb #eb0260d6
+# %% ../nbs/02a_synth_source.ipynb #78cb6a07
 GRID_DT = 1e-3
 TAU_PRE = np.arange(-450, 1) * GRID_DT      # pre grid (τ ≤ 0), the last point 0
 TAU_POST = np.arange(0, 751) * GRID_DT      # post grid (τ ≥ 0)
@@ -273,12 +279,10 @@ def place_beats(t:np.ndarray,      # Sample times (T,), s
     for tmpl, x, kk, t0 in ((post, tp, k, 0.), (pre, tn, k+1, TAU_PRE[0])):
         G = tmpl.shape[2]
         A = tmpl[:, :3].reshape(nt, 3, G * L).astype(np.float32); g = gains.astype(np.float32)   # float32 products: 2× faster
-        if nt == 1: beat = g @ A[0]                             # per-beat template (nb, G·L): gains folded in
-        else:
-            beat = np.empty((nb, G * L), np.float32)
-            for j in range(nt):
-                sel = types == j
-                if sel.any(): beat[sel] = g[sel] @ A[j]
+        beat = np.empty((nb, G * L), np.float32)               # per-beat template: gains folded in
+        for j in range(nt):
+            sel = types == j
+            if sel.any(): beat[sel] = g[sel] @ A[j]
         beat = beat.reshape(nb * G, L); rsp = tmpl[:, 3].reshape(nt * G, L).astype(np.float32)
         f = np.clip((x - t0) / GRID_DT, 0, G - 1.0001); i = f.astype(np.int64); w = (f - i).astype(np.float32)[:, None]
         rb, rr = kk * G + i, types[kk] * G + i
