@@ -196,7 +196,7 @@ def heart_axis(deg:float)->str:
     if 120 < deg <= 180: return 'ARAD'
     return 'SAD'
 
-# %% ../nbs/02_synth.ipynb #cd094be0
+# %% ../nbs/02_synth.ipynb #676960f8
 def _emg_gain(S:np.ndarray, # nst signal power per lead (L,)
               m:np.ndarray, # Chunk moments of EMG and rest from `nst_moments` (3, L, chunks)
               snr_db:float, # Target SNR, dB
@@ -210,11 +210,18 @@ def _emg_gain(S:np.ndarray, # nst signal power per lead (L,)
         else: v = agg(v, axis=1)
         return v - snr_db
     if not m[0].any() or f(np.zeros(1))[0] <= 0: return 0.
-    lo, hi, flo, fhi = -30., 30., 1., 1.        # log10 a²; f > 0 at a² = 1e-30, < 0 at 1e30
-    for _ in range(3):                          # 3 rounds of 32 sub-intervals: the bracket shrinks 32768-fold (to 0.002)
-        x = np.linspace(lo, hi, 33); v = f(10**x); c = v <= 0
-        j = int(np.argmax(c)) if c.any() else 32    # first trial at or below the target (none: the top, as bisection)
-        lo, hi, flo, fhi = x[max(j - 1, 0)], x[j], v[max(j - 1, 0)], v[j]
+    def bracket(lo, hi, rounds, k):             # rounds of k trials; the first at or below the target ends the bracket
+        for _ in range(rounds):
+            x = np.linspace(lo, hi, k); v = f(10**x); c = v <= 0
+            j = int(np.argmax(c)) if c.any() else k - 1     # none: the top, as bisection
+            lo, hi, flo, fhi = x[max(j - 1, 0)], x[j], v[max(j - 1, 0)], v[j]
+        return lo, hi, flo, fhi
+    E, O = np.sqrt(m[0]).mean(-1)**2, np.sqrt(m[2]).mean(-1)**2; C = m[1].mean(-1)      # a²E + aC + O ≈ nst noise per lead
+    a = (np.sqrt(np.maximum(C * C + 4 * E * (S / 10**(snr_db / 10) - O), 0)) - C) / (2 * np.maximum(E, 1e-30))
+    x0 = np.log10(max(float(agg(a)), 1e-15)**2)                                        # the guess, log10 a²
+    lo, hi, flo, fhi = bracket(x0 - 0.15, x0 + 0.15, 1, 9)      # 8 steps of 0.0375 about the guess, then 16 of 0.0023
+    if flo > 0 >= fhi: lo, hi, flo, fhi = bracket(lo, hi, 1, 17)
+    else: lo, hi, flo, fhi = bracket(-30., 30., 3, 33)          # guess off by > 0.15 (about 4 % of records): the whole range, 32768-fold
     return float(np.sqrt(10**(lo + (hi - lo) * (flo / (flo - fhi) if flo > 0 >= fhi else 1.))))   # linear in log a² inside the bracket
 
 def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
@@ -247,7 +254,7 @@ def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
     return x, dict(noise_profile=prof, snr_target_db=round(float(snr), 2), snr_nst_db=[round(float(v), 2) for v in snr_l], bw_kind=bwk, mains_uv=round(float(mu), 1),
                    baseline_drift=bwk != 'low' or bool(jumps), static_noise=bool(static), burst_noise=prof in ('moderate', 'severe'), artifacts=jumps)
 
-# %% ../nbs/02_synth.ipynb #5f64f8ff
+# %% ../nbs/02_synth.ipynb #d01596e0
 def _float_potential(rng, t, cfg, m):
     "Potential of a floating electrode: offset, drift up to a few mV and 10–50× mains."
     off = rng.uniform(1, 3) * rng.choice([-1, 1])
@@ -285,7 +292,7 @@ def _detach(rng, cfg, t, e):
     else: e[m, i] = _float_potential(rng, t, cfg, 1.)[m]; how = 'floating'
     return dict(type=f'detached_{how}', electrodes=[ELECTRODES[i]], t0=round(float(t0), 3), t1=None)
 
-# %% ../nbs/02_synth.ipynb #9b779969
+# %% ../nbs/02_synth.ipynb #42846908
 def _breathing(rng, t, f):
     "Asymmetric breathing waveform in [−1, 1] with 10 % cycle-length jitter."
     turns = np.cumsum(f * (1 + 0.1 * np.interp(t, np.arange(t[0] - 1, t[-1] + 6, 5.), rng.normal(0, 1, len(np.arange(t[0] - 1, t[-1] + 6, 5.)))))) * (t[1] - t[0])
@@ -374,7 +381,7 @@ def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), p
     if return_clean: return out, rec, _finish(clean8, replace(cfg, quantize_uv=0.), fs0)
     return out, rec
 
-# %% ../nbs/02_synth.ipynb #f511ee5b
+# %% ../nbs/02_synth.ipynb #f4ddce06
 _PATH_TAU = dipole_path(TAU)                 # unit dipole path on the template grid (the same for every record)
 
 def _truth(pt, re, T):
@@ -397,7 +404,7 @@ def _finish(x8, cfg, fs0):
     out[..., 2:6] = np.moveaxis(derive_limb(x8[..., 0], x8[..., 1]), -2, -1)
     return out
 
-# %% ../nbs/02_synth.ipynb #bac65e6c
+# %% ../nbs/02_synth.ipynb #2a72cc8f
 def plan(n_records:int, seed:int=0, cfg:SynthConfig=SynthConfig())->list:
     "(patient, visit) of every record, in order."
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
@@ -428,7 +435,7 @@ def generate_batches(n_records:int, seed:int=0, cfg:SynthConfig=SynthConfig(), b
     items = plan(n_records, seed, cfg)
     yield from _map_chunks(_run_chunk, [(seed, cfg, items[i:i + batch_size]) for i in range(0, len(items), batch_size)], n_jobs)
 
-# %% ../nbs/02_synth.ipynb #37717662
+# %% ../nbs/02_synth.ipynb #0ce3807e
 def _scp(m):
     d = {c: lk for c, (lk, _) in m['scp'].items()}
     if m.get('afib'): d['AFIB'] = 0.
@@ -472,7 +479,7 @@ def generate(n_records:int, seed:int=0, fs:int=500, duration_s:float=10., cfg:Sy
     for x, m in generate_batches(n_records, seed, cfg, batch_size, n_jobs): xs += x; ms += m
     return np.stack(xs), meta_frame(ms, seed)
 
-# %% ../nbs/02_synth.ipynb #03a827d7
+# %% ../nbs/02_synth.ipynb #9887d56e
 PTBXL_COLUMNS = ['patient_id', 'age', 'sex', 'height', 'weight', 'nurse', 'site', 'device', 'recording_date', 'report', 'scp_codes',
                  'heart_axis', 'infarction_stadium1', 'infarction_stadium2', 'validated_by', 'second_opinion',
                  'initial_autogenerated_report', 'validated_by_human', 'baseline_drift', 'static_noise', 'burst_noise',
@@ -515,7 +522,7 @@ def ptbxl_database(df:pd.DataFrame, seed:int=0)->pd.DataFrame:
     out['filename_hr'] = [f'records500/{_folder(i)}/{i:05d}_hr' for i in ids]
     return out[PTBXL_COLUMNS]
 
-# %% ../nbs/02_synth.ipynb #c847f47b
+# %% ../nbs/02_synth.ipynb #abbb9799
 def _decimate_100(xs):
     "Leads I, II, V1–V6 of a batch of 500-Hz records (B, T, 12) (or a list) decimated to 100 Hz as PTB-XL records100: (B, T/5, 8) float64."
     x8 = np.ascontiguousarray(np.asarray(xs)[:, :, [0, 1, 6, 7, 8, 9, 10, 11]].transpose(0, 2, 1), np.float64)
@@ -558,7 +565,7 @@ def write_ptbxl(root:str|Path,            # Folder to create (PTB-XL root layout
         for eid, r in df.iterrows(): f.write(json.dumps(plain(dict(ecg_id=int(eid), **r.to_dict()))) + '\n')
     return root
 
-# %% ../nbs/02_synth.ipynb #fa07f4e5
+# %% ../nbs/02_synth.ipynb #b1b826fe
 SNOMED = {'NORM': 426783006, '1AVB': 270492004, 'CRBBB': 59118001, 'IRBBB': 713426002, 'CLBBB': 164909002, 'LAFB': 445118002,
           'IVCD': 698252002, 'WPW': 74390002, 'ISC_': 429622005, 'ISCAL': 429622005, 'ISCIN': 429622005, 'ISCAS': 429622005,
           'NST_': 429622005, 'NDT': 164934002, 'LNGQT': 111975006, 'INJAS': 164931005, 'INJIN': 164931005,
@@ -602,7 +609,7 @@ def write_cpsc(root:str|Path, n_records:int, seed:int=0, cfg:SynthConfig=None, b
         for eid, r in df.iterrows(): f.write(json.dumps(plain(dict(ecg_id=int(eid), **r.to_dict()))) + '\n')
     return root
 
-# %% ../nbs/02_synth.ipynb #35910ba4
+# %% ../nbs/02_synth.ipynb #1ce2e27a
 def read_truth(src:str|Path,     # Synthetic dataset folder (holding `synth_meta.jsonl`) or that file
                key:str='ecg_id', # Index column: 'ecg_id' (PTB-XL layout) or 'record' (CPSC layout, e.g. 'A0001')
                columns=None,     # Columns to keep; None = all
@@ -616,7 +623,7 @@ def read_truth(src:str|Path,     # Synthetic dataset folder (holding `synth_meta
     t = t.set_index(t[key].astype(str).rename(key))
     return t if columns is None else t[list(columns)]
 
-# %% ../nbs/02_synth.ipynb #14724244
+# %% ../nbs/02_synth.ipynb #56b8fe29
 def generator_version()->str:
     "12-hex-digit hash of the generator's code (modules synth, synth_source, synth_noise, synth_labels, synth_io)."
     import hashlib, inspect, importlib
@@ -669,7 +676,7 @@ def ensure_cohort(root:str|Path,        # Target folder (PTB-XL root, or CPSC ro
         raise
     return root
 
-# %% ../nbs/02_synth.ipynb #ff4649f1
+# %% ../nbs/02_synth.ipynb #9a2f76a8
 PROFILES = dict(smoke=dict(ptbxl=300, cpsc=60, seed=0), default=dict(ptbxl=5000, cpsc=800, seed=0))
 
 def main(argv=None):

@@ -9,9 +9,9 @@ import scipy.fft as sfft
 from .synth_source import gauss, sin32
 
 # %% auto #0
-__all__ = ['ELECTRODES', 'TO_LEADS', 'REVERSALS', 'SHAPES', 'to_electrodes', 'to_leads', 'swap_electrodes', 'shaped',
-           'burst_envelope', 'em_transients', 'baseline', 'baseline_jump', 'mains', 'nst_signal', 'nst_noise',
-           'snr_nst', 'nst_moments', 'nst_mix']
+__all__ = ['ELECTRODES', 'TO_LEADS', 'REVERSALS', 'SHAPES', 'to_electrodes', 'to_leads', 'swap_electrodes', 'normal32', 'shaped',
+           'burst_envelope', 'em_transients', 'upsample_linear', 'baseline', 'baseline_jump', 'mains', 'nst_signal',
+           'nst_noise', 'snr_nst', 'nst_moments', 'nst_mix']
 
 # %% ../nbs/02b_synth_noise.ipynb #d9d996c7
 ELECTRODES = ('RA', 'LA', 'LL', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6')
@@ -44,10 +44,21 @@ def swap_electrodes(e:np.ndarray, # Electrode potentials (..., T, 9)
     if kind not in REVERSALS: raise ValueError(f"swap_electrodes: unknown reversal {kind!r}; expected one of {list(REVERSALS)}")
     a, b = REVERSALS[kind]; e = e.copy(); e[..., [a, b]] = e[..., [b, a]]; return e
 
-# %% ../nbs/02b_synth_noise.ipynb #162d83cb
+# %% ../nbs/02b_synth_noise.ipynb #e8105600
 def _h_emg(f): return (f / 10)**2 / (1 + (f / 10)**2) / (1 + (f / 200)**4)
 def _h_em(f): return (f / 1.)**2 / (1 + (f / 1.)**2) / (1 + (f / 10.)**4)
 SHAPES = dict(emg=_h_emg, em=_h_em, white=None)
+
+def normal32(rng:np.random.Generator, # Record generator
+             shape,                   # Output shape (int or tuple)
+            )->np.ndarray:            # Standard normal numbers, float32
+    "Standard normal float32 numbers by the Box–Muller transform: the first half cos, the second half sin of the same angles."
+    n = int(np.prod(shape)); h = (n + 1) // 2
+    u = rng.random((2, h), dtype=np.float32)                # uniforms in [0, 1), 24 bits
+    r = np.log1p(-u[0]); r *= -2; np.sqrt(r, out=r)         # radius √(−2 ln(1 − u)), finite
+    a = u[1]; a *= np.float32(2 * np.pi)                    # angle in [0, 2π)
+    z = np.empty(2 * h, np.float32); np.cos(a, out=z[:h]); np.sin(a, out=z[h:]); z[:h] *= r; z[h:] *= r
+    return z[:n].reshape(shape)
 
 def shaped(rng:np.random.Generator, # Record generator
            n_t:int,                 # Samples
@@ -57,10 +68,10 @@ def shaped(rng:np.random.Generator, # Record generator
            with_white:bool=False,   # Also return the white noise the shaped noise was made from
           ):                        # Coloured noise (n_t, n) of unit expected RMS (and the white (n_t, n))
     "Gaussian noise with the spectrum of `kind`, shaped in the FFT domain (scaled by the filter's exact power gain)."
-    if SHAPES[kind] is None: return rng.standard_normal((n_t, n), dtype=np.float32)
-    w = rng.standard_normal((n, n_t), dtype=np.float32)
-    y = sfft.irfft(sfft.rfft(w, axis=1) * _gain_curve(kind, n_t, fs), n_t, axis=1).T.astype(np.float32)
-    return (y, w.T) if with_white else y
+    w = normal32(rng, (n_t, n))
+    if SHAPES[kind] is None: return w
+    y = sfft.irfft(sfft.rfft(w, axis=0) * _gain_curve(kind, n_t, fs)[:, None], n_t, axis=0)   # along time: float32, C-contiguous (n_t, n)
+    return (y, w) if with_white else y
 
 _GAINS = {}
 def _gain_curve(kind, n_t, fs):
@@ -73,7 +84,7 @@ def _gain_curve(kind, n_t, fs):
         _GAINS[key] = h / np.sqrt(p2.sum() / n_t)
     return _GAINS[key]
 
-# %% ../nbs/02b_synth_noise.ipynb #9ca8a3a6
+# %% ../nbs/02b_synth_noise.ipynb #db93e027
 def burst_envelope(rng:np.random.Generator, t:np.ndarray, rate:float=0.3, depth:float=1.)->np.ndarray:
     "Log-normal muscle-burst envelope (T,), 1 outside bursts; bursts of 0.3–3 s at `rate` per s."
     env = np.ones_like(t)
@@ -91,18 +102,30 @@ def em_transients(rng:np.random.Generator, t:np.ndarray, rate:float, amp_mv:tupl
         u = (t - c) / w; out += a * 1.65 * u * gauss(u)
     return out
 
+def upsample_linear(yc:np.ndarray, # Coarse samples (J + 1, ...), one every `q` fine samples
+                    q:int,          # Fine samples per coarse step
+                    n_t:int,        # Fine samples wanted, at most J·q + 1
+                   )->np.ndarray:   # Linear interpolation (n_t, ...), float32
+    "Linear interpolation by an integer factor: fine sample j·q + i is yc[j]·(1 − i/q) + yc[j + 1]·i/q."
+    if not 0 < n_t <= (len(yc) - 1) * q + 1: raise ValueError(f"upsample_linear: n_t={n_t} outside 1..{(len(yc) - 1) * q + 1} for {len(yc)} coarse samples, q={q}")
+    yc = np.asarray(yc, np.float32)
+    w = (np.arange(q) / q).astype(np.float32).reshape(q, *[1] * (yc.ndim - 1))   # (q, 1, ...): no index gathers, a reshape
+    y = np.empty((len(yc), q) + yc.shape[1:], np.float32)
+    np.multiply(yc[1:, None] - yc[:-1, None], w, out=y[:-1]); y[:-1] += yc[:-1, None]; y[-1] = yc[-1]
+    return y.reshape((-1,) + yc.shape[1:])[:n_t]
+
 def baseline(rng:np.random.Generator, t:np.ndarray, rms_mv, f_resp:float=0.25, n:int=None, f_max:float=0.5)->np.ndarray:
     "Baseline wander (T,) or (T, n), float32: 3–5 sinusoids at 0.05–`f_max` Hz plus a respiratory one, scaled to `rms_mv` (per channel)."
+    if len(t) < 2: raise ValueError(f"baseline: need at least 2 sample times, got {len(t)}")
     m = 1 if n is None else n; k = 5                                        # up to 5 random sinusoids per channel
     f = np.concatenate([rng.uniform(0.05, f_max, (m, k)), np.full((m, 1), f_resp)], 1)
     a = rng.uniform(0.3, 1., (m, k + 1)) * np.concatenate([rng.random((m, k)) < 0.75, np.ones((m, 1), bool)], 1)
     ph = rng.uniform(0, 2*np.pi, (m, k + 1))
-    tc = np.linspace(t[0], t[-1], max(2, int((t[-1] - t[0]) / 0.05) + 1))   # content < 0.5 Hz: 50 ms grid + linear interpolation
-    yc = (a[..., None] * sin32(f[..., None] * tc, ph[..., None])).sum(1, dtype=np.float64)   # (m, Tc)
-    yc /= yc.std(1, keepdims=True) + 1e-12
-    f = (t - tc[0]) / (tc[1] - tc[0]); i = np.clip(f.astype(np.int64), 0, len(tc) - 2); w = (f - i).astype(np.float32)[:, None]
-    yc = np.ascontiguousarray(yc.T, np.float32); y = yc.take(i, 0); y1 = yc.take(i + 1, 0)   # linear interpolation, all channels at once:
-    y *= 1 - w; y1 *= w; y += y1; y *= np.asarray(rms_mv, np.float32)                          # row gathers from a contiguous (Tc, m) table
+    dt = t[1] - t[0]; q = max(1, int(round(0.05 / dt))); J = -(-(len(t) - 1) // q)   # content < 0.5 Hz: a 50-ms grid on the samples
+    tc = t[0] + q * dt * np.arange(J + 1)
+    yc = (a[..., None] * sin32(f[..., None] * tc, ph[..., None])).sum(1, dtype=np.float64)   # (m, J + 1)
+    yc /= yc.std(1, keepdims=True) + 1e-12; yc *= np.asarray(rms_mv, float).reshape(-1, 1)
+    y = upsample_linear(yc.T, q, len(t))                                     # (T, m), all channels at once
     return y[:, 0] if n is None else y
 
 def baseline_jump(t:np.ndarray, t0:float, amp_mv:float, tau_s:float=1.)->np.ndarray:
@@ -116,10 +139,12 @@ def mains(rng:np.random.Generator, t:np.ndarray, amp_uv:float, hz:float=50.)->np
     c = f * t                                                                   # phase in turns
     return np.float32(amp_uv / 1000) * am * (sin32(c, ph[0]) + np.float32(0.2) * sin32(3 * c, ph[1]))
 
-# %% ../nbs/02b_synth_noise.ipynb #183b6a6f
+# %% ../nbs/02b_synth_noise.ipynb #6c7b9b4b
 def _mid90(a, axis=0):
-    a = np.sort(a, axis=axis); n = a.shape[axis]; lo, hi = int(np.floor(0.05 * n)), int(np.ceil(0.95 * n))
-    return np.take(a, np.arange(lo, max(hi, lo + 1)), axis=axis).mean(axis)
+    "Mean of the middle 90 % along `axis` (all of it below 20 values: nothing to trim, so no sort)."
+    n = a.shape[axis]; lo, hi = int(np.floor(0.05 * n)), int(np.ceil(0.95 * n))
+    if lo == 0 and hi >= n: return a.mean(axis)
+    return np.take(np.sort(a, axis=axis), np.arange(lo, max(hi, lo + 1)), axis=axis).mean(axis)
 
 def nst_signal(clean:np.ndarray, rpk:np.ndarray, fs:float)->np.ndarray:
     "nst signal power per lead: (mid-90 % mean QRS peak-to-peak)²/8; `clean` (T, L), `rpk` sample indices."
@@ -140,7 +165,7 @@ def snr_nst(clean, noise, rpk, fs)->np.ndarray:
     "Per-lead SNR (dB) in the nst definition."
     return 10 * np.log10(nst_signal(clean, rpk, fs) / np.maximum(nst_noise(noise, fs), 1e-20))
 
-# %% ../nbs/02b_synth_noise.ipynb #79f26db2
+# %% ../nbs/02b_synth_noise.ipynb #c5fd29f2
 def nst_moments(a:np.ndarray,  # First noise part (T, C), e.g. the EMG (leads, or electrodes with `lead_map`)
                 b:np.ndarray,  # Second noise part (T, C)
                 fs:float,      # Sampling rate, Hz (chunks of 1 s)
@@ -154,9 +179,10 @@ def nst_moments(a:np.ndarray,  # First noise part (T, C), e.g. the EMG (leads, o
     X[:, :, :C] = a[:k * n].reshape(k, n, C); X[:, :, C:] = b[:k * n].reshape(k, n, C)
     X -= (np.einsum('kni->ki', X) / n)[:, None]                       # centre each chunk
     S = (np.matmul(X.transpose(0, 2, 1), X) / n).astype(np.float64)   # (k, 2C, 2C) chunk covariances (one BLAS call)
-    M = np.eye(C) if lead_map is None else np.asarray(lead_map, float)
-    q = lambda i, j: np.einsum('il,kij,jl->lk', M, S[:, i:i + C, j:j + C], M)   # lead variances mᵀ S m
-    return np.stack([q(0, 0), 2 * q(0, C), q(C, C)])
+    M = np.eye(C) if lead_map is None else np.asarray(lead_map, float); L = M.shape[1]
+    M2 = np.zeros((2 * C, 2 * L)); M2[:C, :L] = M; M2[C:, L:] = M        # both parts to leads at once
+    Q = M2.T @ S @ M2; l = np.arange(L)                                   # (k, 2L, 2L) lead covariances; their diagonals:
+    return np.stack([Q[:, l, l].T, 2 * Q[:, l, l + L].T, Q[:, l + L, l + L].T])
 
 def nst_mix(m:np.ndarray,  # Chunk moments from `nst_moments`
             s,             # Gain of the first part: a number, or an array of k gains
