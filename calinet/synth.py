@@ -404,7 +404,7 @@ def _finish(x8, cfg, fs0):
     out[..., 2:6] = np.moveaxis(derive_limb(x8[..., 0], x8[..., 1]), -2, -1)
     return out
 
-# %% ../nbs/02_synth.ipynb #2a72cc8f
+# %% ../nbs/02_synth.ipynb #56a7b725
 def plan(n_records:int, seed:int=0, cfg:SynthConfig=SynthConfig())->list:
     "(patient, visit) of every record, in order."
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
@@ -430,10 +430,41 @@ def _map_chunks(fn, chunks, n_jobs):
     with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context('fork')) as ex:
         yield from ex.map(fn, chunks)
 
+_RINGS = {}                                  # token -> shared memory of a running `_ring_map`; forked workers inherit it
+
+def _into_ring(args):
+    "Run one chunk in a worker and copy its signals into slot `slot` of the shared ring; only the metadata travel back."
+    fn, token, slot, shape, chunk = args
+    xs, ms = fn(chunk); ring = np.frombuffer(_RINGS[token], np.float32).reshape(shape)
+    for j, x in enumerate(xs): ring[slot, j] = x
+    return ms
+
+def _ring_map(fn, chunks, n_jobs, shape):
+    "`_map_chunks` for chunks of equal-shaped signals (batch, T, 12): workers write them into shared memory of 2·n_jobs slots."
+    import mmap, multiprocessing as mp
+    k = min(2 * n_jobs, len(chunks)); shape = (k,) + tuple(shape); token = f'{os.getpid()}-{id(chunks)}-{time.monotonic_ns()}'
+    buf = _RINGS[token] = mmap.mmap(-1, max(int(np.prod(shape)) * 4, 1))   # anonymous MAP_SHARED, made before the pool forks
+    ring = np.frombuffer(buf, np.float32).reshape(shape)
+    try:
+        with ProcessPoolExecutor(n_jobs, mp_context=mp.get_context('fork')) as ex:
+            sub = lambda i: ex.submit(_into_ring, (fn, token, i % k, shape, chunks[i]))
+            futs = {i: sub(i) for i in range(k)}
+            for i in range(len(chunks)):
+                ms = futs.pop(i).result(); xs = ring[i % k, :len(ms)].copy()   # copied out before the slot is handed on
+                if i + k < len(chunks): futs[i + k] = sub(i + k)
+                yield list(xs), ms
+            # leaving early (the consumer stops) cancels nothing in flight but submits nothing more: at most k chunks run on
+    finally:
+        del ring; _RINGS.pop(token); buf.close()
+
 def generate_batches(n_records:int, seed:int=0, cfg:SynthConfig=SynthConfig(), batch_size:int=128, n_jobs:int=1):
     "Yield (list of (T, 12) float32 signals, list of metadata dicts) in record order."
     items = plan(n_records, seed, cfg)
-    yield from _map_chunks(_run_chunk, [(seed, cfg, items[i:i + batch_size]) for i in range(0, len(items), batch_size)], n_jobs)
+    chunks = [(seed, cfg, items[i:i + batch_size]) for i in range(0, len(items), batch_size)]
+    if n_jobs <= 1 or cfg.duration_range is not None or not chunks:      # variable lengths: pickled back
+        yield from _map_chunks(_run_chunk, chunks, n_jobs); return
+    n_t = _finish(np.zeros((int(round(cfg.duration_s * 500)), 8), np.float32), cfg, 500).shape[0]   # output samples per record
+    yield from _ring_map(_run_chunk, chunks, n_jobs, (batch_size, n_t, 12))
 
 # %% ../nbs/02_synth.ipynb #0ce3807e
 def _scp(m):

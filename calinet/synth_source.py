@@ -104,15 +104,19 @@ _LNOM = _lphys(ELECTRODES_CM, np.zeros(3))
 _NDOWER, _NLNOM = np.linalg.norm(DOWER[2:], axis=1)[:, None], np.linalg.norm(_LNOM, axis=1)[:, None]
 _Q = np.stack([_rot_between(l/np.linalg.norm(l), D/np.linalg.norm(D)) for l, D in zip(_LNOM, DOWER[2:])])
 
-# %% ../nbs/02a_synth_source.ipynb #858a1294
+# %% ../nbs/02a_synth_source.ipynb #b837bc70
 def precordial_vectors(re:np.ndarray,  # Electrode positions (6, 3), cm
                        rd:np.ndarray,  # Dipole position(s) (..., 3), cm (broadcast against the electrodes)
                        beta:float=0.5, # Magnitude exponent: 1 = pure 1/r², 0 = direction change only
                       )->np.ndarray:   # Lead vectors (..., 6, 3), mV per dipole unit
     "Patient-specific precordial lead vectors anchored on the Dower rows."
-    d = re - np.asarray(rd)[..., None, :]; r = _norm3(d); u = d / r      # directions; the physical magnitude is 1/r²
-    mag = _NDOWER * (1 / (r * r * _NLNOM))**beta
-    return (_Q[:, :, 0] * u[..., None, 0] + _Q[:, :, 1] * u[..., None, 1] + _Q[:, :, 2] * u[..., None, 2]) * mag   # Q_j · u_j
+    rd = np.asarray(rd)
+    dx, dy, dz = (re[:, a] - rd[..., a, None] for a in range(3))          # (..., 6) per axis: long inner loops, not 3-long ones
+    r = np.sqrt(dx * dx + dy * dy + dz * dz); ux, uy, uz = dx / r, dy / r, dz / r   # directions; the physical magnitude is 1/r²
+    mag = _NDOWER[:, 0] * (1 / (r * r * _NLNOM[:, 0]))**beta
+    out = np.empty(r.shape + (3,))
+    for j in range(3): out[..., j] = (_Q[:, j, 0] * ux + _Q[:, j, 1] * uy + _Q[:, j, 2] * uz) * mag   # Q_i · u_i, row j
+    return out
 
 # %% ../nbs/02a_synth_source.ipynb #0af6681d
 def rotation(a_deg:float=0., b_deg:float=0., g_deg:float=0.)->np.ndarray:
