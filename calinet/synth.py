@@ -167,7 +167,7 @@ def _templates(pt, K, R, re, r0, types, rng_pvc, local=True):
     pre, post = split_templates(T[:, :, :_I0 + 1], T[:, :, _I0:])
     return pre, post, T
 
-# %% ../nbs/02_synth.ipynb #6daa75d7
+# %% ../nbs/02_synth.ipynb #6112281b
 def _extent(m, thr=0.05):
     i = np.nonzero(m > thr * m.max())[0]; return (TAU[i[0]], TAU[i[-1]]) if len(i) else (0., 0.)
 
@@ -176,7 +176,7 @@ def measure_template(T:np.ndarray, # Normal-beat template (4, G, 8)
                      pr_factor:float=1., # PR scaling at this heart rate
                     )->dict:       # pr_ms, qrs_ms, qt_ms, qtc_ms, axis_deg
     "Ground-truth intervals (ms) and frontal QRS axis (deg) of a normal-beat template."
-    mp, mq, mt = np.sqrt(np.einsum('gtl,gtl->gt', T[[P, QRS, STT]], T[[P, QRS, STT]]))   # spatial magnitude per group (one pass)
+    mp, mq, mt = np.sqrt(np.einsum('gtl,gtl->gt', T[:3], T[:3]))   # spatial magnitude per group P, QRS, ST-T (one pass)
     q0, q1 = _extent(mq); p0, _ = _extent(mp)
     ip = int(np.argmax(mt)); t1 = TAU[ip + int(np.argmax(mt[ip:] < 0.1 * mt[ip]))]     # T end: 10 % of the T peak (excludes U)
     c = rr ** (1 / 3); t1w = 0.04 + (t1 - 0.04) * c if t1 > 0.04 else t1
@@ -196,7 +196,7 @@ def heart_axis(deg:float)->str:
     if 120 < deg <= 180: return 'ARAD'
     return 'SAD'
 
-# %% ../nbs/02_synth.ipynb #676960f8
+# %% ../nbs/02_synth.ipynb #a559b78b
 def _emg_gain(S:np.ndarray, # nst signal power per lead (L,)
               m:np.ndarray, # Chunk moments of EMG and rest from `nst_moments` (3, L, chunks)
               snr_db:float, # Target SNR, dB
@@ -228,15 +228,15 @@ def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
     "Electrode noise (T, 9) in mV and its description."
     n_t = len(t); prof = _mix(rng, cfg.noise_mix)[0]; snr = rng.uniform(*dict(cfg.snr_db)[prof])
     emg, white = shaped(rng, n_t, fs, 9, 'emg', with_white=True)
-    th = white * np.float32(rng.uniform(*cfg.thermal_uv) / 1000)                 # thermal: the white draw itself
-    emg = emg * rng.uniform(0.5, 1.5, 9).astype(np.float32) * burst_envelope(rng, t, rate=0.3 if prof != 'clean' else 0.05)[:, None].astype(np.float32)
+    th = white * np.float32(rng.uniform(*cfg.thermal_uv) / 1000)                 # thermal: the EMG's draw, in time order
+    emg *= rng.uniform(0.5, 1.5, 9).astype(np.float32); emg *= burst_envelope(rng, t, rate=0.3 if prof != 'clean' else 0.05)[:, None].astype(np.float32)
     if prof in ('moderate', 'severe'):
         for e in rng.choice(9, rng.integers(1, 4), replace=False): emg[:, e] += em_transients(rng, t, rng.uniform(0.1, 1.), (0.2, 2.)) * 2
     aff = np.arange(9) if prof != 'severe' else rng.choice(9, rng.integers(1, 5), replace=False)
     mask = np.zeros(9, np.float32); mask[aff] = 1; emg *= mask
     static = rng.random() < cfg.p_static
     mu = rng.uniform(*cfg.static_uv) if static else rng.uniform(*cfg.mains_uv)
-    other = mains(rng, t, mu, cfg.mains_hz)[:, None] * rng.normal(0, 1, 9).astype(np.float32) + th   # float32, as all the noise
+    other = mains(rng, t, mu, cfg.mains_hz)[:, None] * rng.normal(0, 1, 9).astype(np.float32); other += th   # float32, as all the noise
     S = nst_signal(clean8, rpk, fs)
     if prof == 'severe': other = other + shaped(rng, n_t, fs, 9, 'emg') * np.sqrt(S.mean() / 10**(rng.uniform(20, 30) / 10)) / 2
     m = nst_moments(emg, other, fs, TO_LEADS)   # chunk moments of the leads: nst noise of a·EMG + other for any a
@@ -249,7 +249,7 @@ def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
         for _ in range(rng.integers(1, 3)):
             e, t0, a = int(rng.integers(9)), rng.uniform(t[0], t[-1]), rng.uniform(*cfg.jump_mv) * rng.choice([-1, 1])
             bw[:, e] += baseline_jump(t, t0, a, rng.uniform(0.5, 2.)); jumps.append(dict(type='baseline_jump', electrodes=[ELECTRODES[e]], t0=round(t0, 3), t1=None))
-    x = emg + other + bw
+    x = emg; x += other; x += bw                # in place: the EMG is not needed after this
     snr_l = 10 * np.log10(S / np.maximum(nst_mix(m, float(g)), 1e-20))   # achieved, per lead, without BW
     return x, dict(noise_profile=prof, snr_target_db=round(float(snr), 2), snr_nst_db=[round(float(v), 2) for v in snr_l], bw_kind=bwk, mains_uv=round(float(mu), 1),
                    baseline_drift=bwk != 'low' or bool(jumps), static_noise=bool(static), burst_noise=prof in ('moderate', 'severe'), artifacts=jumps)
@@ -292,7 +292,7 @@ def _detach(rng, cfg, t, e):
     else: e[m, i] = _float_potential(rng, t, cfg, 1.)[m]; how = 'floating'
     return dict(type=f'detached_{how}', electrodes=[ELECTRODES[i]], t0=round(float(t0), 3), t1=None)
 
-# %% ../nbs/02_synth.ipynb #42846908
+# %% ../nbs/02_synth.ipynb #61ccc6b4
 def _breathing(rng, t, f):
     "Asymmetric breathing waveform in [−1, 1] with 10 % cycle-length jitter."
     turns = np.cumsum(f * (1 + 0.1 * np.interp(t, np.arange(t[0] - 1, t[-1] + 6, 5.), rng.normal(0, 1, len(np.arange(t[0] - 1, t[-1] + 6, 5.)))))) * (t[1] - t[0])
@@ -342,12 +342,12 @@ def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), p
     pre, post, Tfull = _templates(pt, K, R, re, pt['r0'], types, np.random.default_rng(_patient_ss(seed, p, 0).spawn(1)[0]))
     # per-beat gains and warps
     n = len(rt); rr = np.diff(rt, prepend=rt[0] - 60 / hr); rrm = 60 / hr
-    s_resp = _breathing(rng, t, pt['f_resp'])
-    g = 1 + rng.normal(0, 0.03, (n, 3)); g[:, QRS] *= 1 + pt['resp_qrs'] * np.interp(rt, t, s_resp)
+    tb = t[::10]; s_beat = np.interp(rt, tb, _breathing(rng, tb, pt['f_resp']))   # breathing (20-ms grid) at each R time: respiration acts per beat
+    g = 1 + rng.normal(0, 0.03, (n, 3)); g[:, QRS] *= 1 + pt['resp_qrs'] * s_beat
     c_post = np.clip(rr, 0.3, 2.) ** (1 / 3) * (1 + rng.normal(0, 0.01, n))
     hr_k = 60 / np.clip(rr, 0.3, 2.); pr_k = np.clip(pt['pr'] - 0.02 * (hr_k - 60) / 50, 0.11 if pt['pr'] < 0.2 else 0.2, 0.35)
     c_pre = pr_k / pt['pr']
-    clean8 = place_beats(t, rt, ti, pre, post, g, c_post, c_pre, s_resp)
+    clean8 = place_beats(t, rt, ti, pre, post, g, c_post, c_pre, s_beat)
     if af: clean8 = clean8 + _fwaves(rng_af, t, af, pt, R, re).astype(clean8.dtype)
     rpk = np.rint(rt[(rt >= 0) & (rt < dur)] * fs0).astype(int)
     # noise, faults, reversals (electrode level)

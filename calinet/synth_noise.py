@@ -13,26 +13,25 @@ __all__ = ['ELECTRODES', 'TO_LEADS', 'REVERSALS', 'SHAPES', 'to_electrodes', 'to
            'burst_envelope', 'em_transients', 'upsample_linear', 'baseline', 'baseline_jump', 'mains', 'nst_signal',
            'nst_noise', 'snr_nst', 'nst_moments', 'nst_mix']
 
-# %% ../nbs/02b_synth_noise.ipynb #d9d996c7
+# %% ../nbs/02b_synth_noise.ipynb #4d23bd07
 ELECTRODES = ('RA', 'LA', 'LL', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6')
+
+_TO_ELECTRODES = np.zeros((8, 9)); _TO_ELECTRODES[0, 1] = _TO_ELECTRODES[1, 2] = 1     # RA = 0, LA = I, LL = II
+_TO_ELECTRODES[2:, 3:] = np.eye(6); _TO_ELECTRODES[:2, 3:] = 1 / 3                    # Vj = lead Vj + WCT, WCT = (I + II)/3
+TO_LEADS = np.zeros((9, 8)); TO_LEADS[0, :2] = -1; TO_LEADS[1, 0] = TO_LEADS[2, 1] = 1   # I = LA − RA, II = LL − RA
+TO_LEADS[3:, 2:] = np.eye(6); TO_LEADS[:3, 2:] = -1 / 3                                # Vj = Vj − (RA + LA + LL)/3
+
+def _ftype(x): return np.result_type(x, np.float32)     # float32 stays float32, float64 stays float64
 
 def to_electrodes(x:np.ndarray, # Leads I, II, V1–V6, (..., T, 8), mV
                  )->np.ndarray: # Electrode potentials RA, LA, LL, V1–V6 with RA = 0, (..., T, 9)
-    "Electrode potentials that produce the given 8 leads."
-    i, ii = x[..., :1], x[..., 1:2]
-    out = np.empty(x.shape[:-1] + (9,), np.result_type(x, 3)); out[..., 0] = 0; out[..., 1:3] = x[..., :2]
-    wct = i + ii; wct /= 3; np.add(x[..., 2:], wct, out=out[..., 3:]); return out   # in place, as to_leads
+    "Electrode potentials that produce the given 8 leads (one matrix product)."
+    x = np.asarray(x); return x @ _TO_ELECTRODES.astype(_ftype(x))
 
 def to_leads(e:np.ndarray,     # Electrode potentials (..., T, 9), mV
             )->np.ndarray:     # Leads I, II, V1–V6, (..., T, 8)
-    "Leads I, II, V1–V6 from electrode potentials (Einthoven; Wilson central terminal)."
-    ra, la, ll = e[..., :1], e[..., 1:2], e[..., 2:3]
-    out = np.empty(e.shape[:-1] + (8,), np.result_type(e, 3))   # written in place: no concatenated temporaries
-    np.subtract(la, ra, out=out[..., :1]); np.subtract(ll, ra, out=out[..., 1:2])
-    wct = ra + la; wct += ll; wct /= 3
-    np.subtract(e[..., 3:], wct, out=out[..., 2:]); return out
-
-TO_LEADS = to_leads(np.eye(9))   # (9, 8) linear map: leads = electrodes @ TO_LEADS
+    "Leads I, II, V1–V6 from electrode potentials (Einthoven; Wilson central terminal), as `e @ TO_LEADS`."
+    e = np.asarray(e); return e @ TO_LEADS.astype(_ftype(e))
 
 # %% ../nbs/02b_synth_noise.ipynb #d2c1be18
 REVERSALS = dict(RA_LA=(0, 1), LA_LL=(1, 2), RA_LL=(0, 2), **{f'V{j}_V{j+1}': (2 + j, 3 + j) for j in range(1, 6)})
@@ -44,7 +43,7 @@ def swap_electrodes(e:np.ndarray, # Electrode potentials (..., T, 9)
     if kind not in REVERSALS: raise ValueError(f"swap_electrodes: unknown reversal {kind!r}; expected one of {list(REVERSALS)}")
     a, b = REVERSALS[kind]; e = e.copy(); e[..., [a, b]] = e[..., [b, a]]; return e
 
-# %% ../nbs/02b_synth_noise.ipynb #e8105600
+# %% ../nbs/02b_synth_noise.ipynb #8dc600a7
 def _h_emg(f): return (f / 10)**2 / (1 + (f / 10)**2) / (1 + (f / 200)**4)
 def _h_em(f): return (f / 1.)**2 / (1 + (f / 1.)**2) / (1 + (f / 10.)**4)
 SHAPES = dict(emg=_h_emg, em=_h_em, white=None)
@@ -65,23 +64,30 @@ def shaped(rng:np.random.Generator, # Record generator
            fs:float,                # Sampling rate, Hz
            n:int,                   # Channels
            kind:str='emg',          # 'emg', 'em' or 'white'
-           with_white:bool=False,   # Also return the white noise the shaped noise was made from
+           with_white:bool=False,   # Also return the white draw, in time order (independent of the shaped noise to O(1/√n_t))
           ):                        # Coloured noise (n_t, n) of unit expected RMS (and the white (n_t, n))
-    "Gaussian noise with the spectrum of `kind`, shaped in the FFT domain (scaled by the filter's exact power gain)."
-    w = normal32(rng, (n_t, n))
-    if SHAPES[kind] is None: return w
-    y = sfft.irfft(sfft.rfft(w, axis=0) * _gain_curve(kind, n_t, fs)[:, None], n_t, axis=0)   # along time: float32, C-contiguous (n_t, n)
-    return (y, w) if with_white else y
+    "Gaussian noise with the spectrum of `kind`: white Gaussian rfft coefficients times H(f), one inverse FFT (unit expected power)."
+    if kind not in SHAPES: raise ValueError(f"shaped: unknown kind {kind!r}; expected one of {list(SHAPES)}")
+    w = normal32(rng, (n_t + n_t % 2, n))                   # an even number of rows: read as complex pairs below
+    if SHAPES[kind] is None: return w[:n_t]
+    z = w.reshape(-1).view(np.complex64).reshape(-1, n)     # (⌈n_t/2⌉, n) complex: the same numbers, paired
+    c = _spectrum_curve(kind, n_t, fs); X = np.empty((n_t // 2 + 1, n), np.complex64)
+    np.multiply(z, c[:len(z), None], out=X[:len(z)]); X[0] = z[0].real * c[0]    # DC is real (its pair's imaginary part unused)
+    if n_t % 2 == 0: X[-1] = z[0].imag * c[-1]               # even n_t: the real Nyquist bin takes that imaginary part
+    y = sfft.irfft(X, n_t, axis=0)                          # along time: float32, C-contiguous (n_t, n)
+    return (y, w[:n_t]) if with_white else y
 
 _GAINS = {}
-def _gain_curve(kind, n_t, fs):
-    "H(f) of the rfft bins scaled to unit power gain, float32 (n_t//2 + 1,); cached: records mostly share one length."
+def _spectrum_curve(kind, n_t, fs):
+    "Per-bin scale that turns unit complex normals into the rfft of n_t samples of `kind` noise of unit expected power, float32; cached."
     key = (kind, n_t, float(fs))
     if key not in _GAINS:
         if len(_GAINS) >= 64: _GAINS.clear()                     # variable-length cohorts: keep the cache small
-        h = SHAPES[kind](np.fft.rfftfreq(n_t, 1 / fs)).astype(np.float32)
+        h = SHAPES[kind](np.fft.rfftfreq(n_t, 1 / fs))
+        v = np.full(len(h), n_t / 2); v[0] = n_t                # variance of each real part of a white unit sequence's rfft
+        if n_t % 2 == 0: v[-1] = n_t                            # (real DC and Nyquist bins: n_t; complex bins: n_t/2 each part)
         p2 = h**2; p2[1:(n_t + 1) // 2] *= 2                     # full-spectrum power of the rfft bins
-        _GAINS[key] = h / np.sqrt(p2.sum() / n_t)
+        _GAINS[key] = (h / np.sqrt(p2.sum() / n_t) * np.sqrt(v)).astype(np.float32)
     return _GAINS[key]
 
 # %% ../nbs/02b_synth_noise.ipynb #db93e027

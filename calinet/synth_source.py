@@ -251,7 +251,7 @@ def ectopy(rng:np.random.Generator, # Record generator
             t[k:] -= t[k] - new; ty[k] = 'S'
     return t, ty
 
-# %% ../nbs/02a_synth_source.ipynb #78cb6a07
+# %% ../nbs/02a_synth_source.ipynb #e44bd372
 GRID_DT = 1e-3
 TAU_PRE = np.arange(-450, 1) * GRID_DT      # pre grid (τ ≤ 0), the last point 0
 TAU_POST = np.arange(0, 751) * GRID_DT      # post grid (τ ≥ 0)
@@ -270,26 +270,27 @@ def place_beats(t:np.ndarray,      # Sample times (T,), s
                 gains:np.ndarray,  # Per-beat gains of groups P, QRS, ST-T (n, 3)
                 c_post:np.ndarray, # Per-beat ST-T warp factor (n,)
                 c_pre:np.ndarray,  # Per-beat PR warp factor (n,)
-                resp:np.ndarray,   # Breathing waveform s(t) (T,)
+                resp:np.ndarray,   # Breathing waveform s at each beat's R time (n,)
                )->np.ndarray:      # Signal (T, L), float32
     "Sum of warped beat templates at the given R times (vectorised gather)."
     k = np.searchsorted(rt, t, side='right') - 1
     if k.min() < 0 or k.max() >= len(rt) - 1: raise ValueError("place_beats: R times must bracket every sample")
     nt, ng, _, L = pre.shape; nb = len(rt)
+    if np.shape(resp) != (nb,): raise ValueError(f"place_beats: resp must hold one breathing value per beat, shape ({nb},), got {np.shape(resp)}")
     tp, tn = t - rt[k], t - rt[k+1]
     tp = np.where(tp > 0.04, 0.04 + (tp - 0.04) / c_post[k], tp)
     tn = np.where(tn < -0.05, -0.05 + (tn + 0.05) / c_pre[k+1], tn)
-    out = np.zeros((len(t), L), np.float32); rs = resp[:, None].astype(np.float32)
+    out = np.zeros((len(t), L), np.float32)
+    g = np.concatenate([gains, np.asarray(resp)[:, None]], 1).astype(np.float32)   # (n, 4): group gains, breathing value
     for tmpl, x, kk, t0 in ((post, tp, k, 0.), (pre, tn, k+1, TAU_PRE[0])):
         G = tmpl.shape[2]
-        A = tmpl[:, :3].reshape(nt, 3, G * L).astype(np.float32); g = gains.astype(np.float32)   # float32 products: 2× faster
-        beat = np.empty((nb, G * L), np.float32)               # per-beat template: gains folded in
+        A = tmpl.reshape(nt, 4, G * L).astype(np.float32)       # float32 products: 2× faster
+        beat = np.empty((nb, G * L), np.float32)               # per-beat template: gains and respiration folded in
         for j in range(nt):
             sel = types == j
             if sel.any(): beat[sel] = g[sel] @ A[j]
-        beat = beat.reshape(nb * G, L); rsp = tmpl[:, 3].reshape(nt * G, L).astype(np.float32)
+        beat = beat.reshape(nb * G, L)
         f = np.clip((x - t0) / GRID_DT, 0, G - 1.0001); i = f.astype(np.int64); w = (f - i).astype(np.float32)[:, None]
-        rb, rr = kk * G + i, types[kk] * G + i
-        b0, b1, r0, r1 = beat.take(rb, 0), beat.take(rb + 1, 0), rsp.take(rr, 0), rsp.take(rr + 1, 0)   # row gathers
-        b1 -= b0; b1 *= w; b1 += b0; r1 -= r0; r1 *= w; r1 += r0; r1 *= rs; b1 += r1; out += b1   # b0 + w·(b1 − b0) + s·(…), in place
+        rb = kk * G + i; b0, b1 = beat.take(rb, 0), beat.take(rb + 1, 0)   # row gathers
+        b1 -= b0; b1 *= w; b1 += b0; out += b1                 # b0 + w·(b1 − b0), in place
     return out
