@@ -10,8 +10,8 @@ from .synth_source import P, QRS, STT
 
 # %% auto #0
 __all__ = ['JOINT', 'CODES', 'RHYTHM_CODES', 'FORM_CODES', 'LIKELIHOODS', 'TERRITORY', 'MI_TERRITORY', 'STTC_TERRITORY', 'EDITS',
-           'scp_statements', 'draw_labels', 'lerp', 'add_kernel', 'qrs_mean', 'edit_mi', 'edit_sttc', 'edit_cd',
-           'edit_hyp', 'apply_codes']
+           'scp_statements', 'weighted_index', 'draw_labels', 'lerp', 'add_kernel', 'qrs_mean', 'edit_mi', 'edit_sttc',
+           'edit_cd', 'edit_hyp', 'apply_codes']
 
 # %% ../nbs/02d_synth_labels.ipynb #98367280
 JOINT = {'NORM': 41.6, 'MI': 12.0, 'STTC': 9.7, 'NORM+CD': 1.6, 'CD': 7.6, 'HYP': 1.7, 'NORM+STTC': 0.3, 'NORM+HYP': 0.2,
@@ -56,10 +56,24 @@ def scp_statements()->pd.DataFrame:
     return df[['description', 'diagnostic', 'form', 'rhythm', 'diagnostic_class', 'diagnostic_subclass', 'Statement Category',
                'SCP-ECG Statement Description', 'AHA code', 'aECG REFID', 'CDISC Code', 'DICOM Code']]
 
-# %% ../nbs/02d_synth_labels.ipynb #ae218fd4
+# %% ../nbs/02d_synth_labels.ipynb #79f6ffa3
+_CDF = {}
+def weighted_index(rng:np.random.Generator, # Generator to draw from (one uniform is consumed)
+                   w,                       # Non-negative weights (k,), any positive sum; a tuple is cached
+                  )->int:                   # Index i with probability w[i] / Σw
+    "`rng.choice(len(w), p=w/Σw)` (the same draw and result) at a tenth of its cost."
+    key = tuple(float(v) for v in w); cdf = _CDF.get(key)
+    if cdf is None:
+        p = np.asarray(key)
+        if p.ndim != 1 or not len(p) or not np.isfinite(p).all() or (p < 0).any() or p.sum() <= 0:
+            raise ValueError(f"weighted_index: weights must be finite, non-negative and not all 0, got {key}")
+        if len(_CDF) >= 256: _CDF.clear()
+        cdf = (p / p.sum()).cumsum(); cdf /= cdf[-1]; _CDF[key] = cdf       # as Generator.choice normalises them
+    return int(cdf.searchsorted(rng.random(), side='right'))
+
 def _pick(rng, sc):
-    cs = [c for c, v in CODES.items() if v[0] == sc]; p = np.array([CODES[c][2] for c in cs])
-    return cs[rng.choice(len(cs), p=p / p.sum())]
+    cs = [c for c, v in CODES.items() if v[0] == sc]
+    return cs[weighted_index(rng, [CODES[c][2] for c in cs])]
 
 _STRENGTH = {100.: (0.45, 1.), 80.: (0.35, 0.8), 50.: (0.2, 0.6), 35.: (0.1, 0.4), 15.: (0.1, 0.4)}
 
@@ -67,8 +81,8 @@ def draw_labels(rng:np.random.Generator, # Patient generator
                 joint:dict=None,         # {combination: percent}; default `JOINT`. A combination may name codes ('PMI', 'IMI+LAFB'): forced-code cohorts
                )->dict:                  # {code: (likelihood, strength)} for diagnostic codes
     "Draw a record's diagnostic SCP codes with PTB-XL-like likelihoods and a strength per code."
-    joint = joint or JOINT; ks = list(joint); p = np.array([joint[k] for k in ks], float)
-    combo = [s for s in ks[rng.choice(len(ks), p=p / p.sum())].split('+') if s]
+    joint = joint or JOINT; ks = list(joint)
+    combo = [s for s in ks[weighted_index(rng, [joint[k] for k in ks])].split('+') if s]
     bad = [c for c in combo if c not in SUPERCLASSES and c not in CODES]
     if bad: raise ValueError(f"draw_labels: {bad} in the joint table is neither a superclass {SUPERCLASSES} nor a code")
     codes = {}
@@ -80,9 +94,9 @@ def draw_labels(rng:np.random.Generator, # Patient generator
             if sc == 'HYP' and cs[0] == 'LVH' and rng.random() < 0.2: cs.append('LAO/LAE')
             if sc == 'CD' and cs[0] == 'LAFB' and rng.random() < 0.15: cs.append('CRBBB')
         for c in dict.fromkeys(cs):
-            if sc == 'NORM': lk = float(rng.choice([100., 80., 50.], p=[.9, .05, .05])); s = 0.
+            if sc == 'NORM': lk = (100., 80., 50.)[weighted_index(rng, (.9, .05, .05))]; s = 0.
             else:
-                lk = float(rng.choice([l for l, _ in LIKELIHOODS], p=[q for _, q in LIKELIHOODS])); s = float(rng.uniform(*_STRENGTH[lk]))
+                lk = LIKELIHOODS[weighted_index(rng, [q for _, q in LIKELIHOODS])][0]; s = float(rng.uniform(*_STRENGTH[lk]))
             codes[c] = (lk, s)
     return codes
 
