@@ -136,7 +136,7 @@ def dipole_path(tau:np.ndarray)->np.ndarray:
     w = gauss((tau[:, None] - _MOVE[:, 0]) / _MOVE[:, 1])
     return w @ _MOVE[:, 2:]
 
-# %% ../nbs/02a_synth_source.ipynb #3fa65a11
+# %% ../nbs/02a_synth_source.ipynb #c2dc1e19
 _GEN = np.array([[[0, 0, 0], [0, 0, -1], [0, 1, 0]], [[0, 0, 1], [0, 0, 0], [-1, 0, 0]], [[0, -1, 0], [1, 0, 0], [0, 0, 0]]], float)
 
 def _interp_rows(tc, yc, t):
@@ -169,7 +169,9 @@ def lead_templates(K:np.ndarray,        # Kernels (K, 6), already rotated and sc
     "Lead-space templates of one beat type: P, QRS, ST-T groups plus the respiratory modulation template."
     d = dipole(K, tau)                                        # (3 groups, 3, G)
     tc, path, i, w = _coarse_grid(tau, step)                  # as _interp_rows(tc, ·, tau), indices cached
-    pv = precordial_vectors(re, r0 + move * path, beta)       # (Gc, 6, 3)
+    A = np.asarray(resp_cm, float); h = 0.05; nA = np.linalg.norm(A); u = A / nA if nA > 0 else A
+    pv = precordial_vectors(re, np.vstack([r0 + move * path, r0 + h*u, r0 - h*u]), beta)   # (Gc + 2, 6, 3): one call
+    pv, (pp, pm) = pv[:-2], pv[-2:]                           # the path; ± h along the respiratory translation
     Lp = pv.take(i, 0) * (1 - w) + pv.take(i + 1, 0) * w      # (G, 6, 3)
     dt = d.sum(0)                                             # (3, G)
     rot = np.einsum('a,aij->ij', np.asarray(resp_rad, float), _GEN) @ dt     # (3, G): small-angle respiratory rotation
@@ -177,11 +179,7 @@ def lead_templates(K:np.ndarray,        # Kernels (K, 6), already rotated and sc
     out = np.empty((4, len(tau), 8))
     out[:, :, :2] = np.einsum('la,gat->gtl', limb, D)
     out[:, :, 2:] = np.matmul(Lp, np.ascontiguousarray(D.transpose(2, 1, 0))).transpose(2, 0, 1)   # per grid point (6, 3) @ (3, 4); a contiguous right operand is 4× faster, same bits
-    A = np.asarray(resp_cm, float); h = 0.05
-    if np.abs(A).sum() > 0:                                   # translation: lead-field Jacobian at the mean position
-        nA = np.linalg.norm(A); u = A / nA
-        dL = (precordial_vectors(re, r0 + h*u, beta) - precordial_vectors(re, r0 - h*u, beta)) / (2*h) * nA   # (6, 3)
-        out[3, :, 2:] += (dL @ dt).T
+    if nA > 0: out[3, :, 2:] += (((pp - pm) / (2*h) * nA) @ dt).T   # translation: lead-field Jacobian at the mean position (6, 3)
     return out
 
 # %% ../nbs/02a_synth_source.ipynb #5c79f2e2
