@@ -292,7 +292,7 @@ def _detach(rng, cfg, t, e):
     else: e[m, i] = _float_potential(rng, t, cfg, 1.)[m]; how = 'floating'
     return dict(type=f'detached_{how}', electrodes=[ELECTRODES[i]], t0=round(float(t0), 3), t1=None)
 
-# %% ../nbs/02_synth.ipynb #054e4fd9
+# %% ../nbs/02_synth.ipynb #81669cc2
 def _breathing(rng, t, f):
     "Asymmetric breathing waveform in [−1, 1] with 10 % cycle-length jitter."
     turns = np.cumsum(f * (1 + 0.1 * np.interp(t, np.arange(t[0] - 1, t[-1] + 6, 5.), rng.normal(0, 1, len(np.arange(t[0] - 1, t[-1] + 6, 5.)))))) * (t[1] - t[0])
@@ -342,12 +342,13 @@ def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), p
     pre, post, Tfull = _templates(pt, K, R, re, pt['r0'], types, np.random.default_rng(_patient_ss(seed, p, 0).spawn(1)[0]))
     # per-beat gains and warps
     n = len(rt); rr = np.diff(rt, prepend=rt[0] - 60 / hr); rrm = 60 / hr
-    tb = t[::10]; s_beat = np.interp(rt, tb, _breathing(rng, tb, pt['f_resp']))   # breathing (20-ms grid) at each R time: respiration acts per beat
+    tb = t[::10]; sb = _breathing(rng, tb, pt['f_resp'])                  # breathing on a 20-ms grid
+    s_beat, ds_beat = np.interp(rt, tb, sb), np.interp(rt, tb, np.gradient(sb, tb))   # its value and slope at each R time
     g = 1 + rng.normal(0, 0.03, (n, 3)); g[:, QRS] *= 1 + pt['resp_qrs'] * s_beat
     c_post = np.clip(rr, 0.3, 2.) ** (1 / 3) * (1 + rng.normal(0, 0.01, n))
     hr_k = 60 / np.clip(rr, 0.3, 2.); pr_k = np.clip(pt['pr'] - 0.02 * (hr_k - 60) / 50, 0.11 if pt['pr'] < 0.2 else 0.2, 0.35)
     c_pre = pr_k / pt['pr']
-    clean8 = place_beats(t, rt, ti, pre, post, g, c_post, c_pre, s_beat)
+    clean8 = place_beats(t, rt, ti, pre, post, g, c_post, c_pre, s_beat, ds_beat)
     if af: clean8 = clean8 + _fwaves(rng_af, t, af, pt, R, re).astype(clean8.dtype)
     rpk = np.rint(rt[(rt >= 0) & (rt < dur)] * fs0).astype(int)
     # noise, faults, reversals (electrode level)

@@ -249,7 +249,7 @@ def ectopy(rng:np.random.Generator, # Record generator
             t[k:] -= t[k] - new; ty[k] = 'S'
     return t, ty
 
-# %% ../nbs/02a_synth_source.ipynb #e44bd372
+# %% ../nbs/02a_synth_source.ipynb #07cf2045
 GRID_DT = 1e-3
 TAU_PRE = np.arange(-450, 1) * GRID_DT      # pre grid (τ ≤ 0), the last point 0
 TAU_POST = np.arange(0, 751) * GRID_DT      # post grid (τ ≥ 0)
@@ -269,21 +269,26 @@ def place_beats(t:np.ndarray,      # Sample times (T,), s
                 c_post:np.ndarray, # Per-beat ST-T warp factor (n,)
                 c_pre:np.ndarray,  # Per-beat PR warp factor (n,)
                 resp:np.ndarray,   # Breathing waveform s at each beat's R time (n,)
+                resp_slope:np.ndarray=None, # Its time derivative ds/dt there (n,), 1/s; None = 0 (s constant over a beat)
                )->np.ndarray:      # Signal (T, L), float32
-    "Sum of warped beat templates at the given R times (vectorised gather)."
+    "Sum of warped beat templates at the given R times (vectorised gather); breathing to first order in time about each R peak."
     k = np.searchsorted(rt, t, side='right') - 1
     if k.min() < 0 or k.max() >= len(rt) - 1: raise ValueError("place_beats: R times must bracket every sample")
     nt, ng, _, L = pre.shape; nb = len(rt)
-    if np.shape(resp) != (nb,): raise ValueError(f"place_beats: resp must hold one breathing value per beat, shape ({nb},), got {np.shape(resp)}")
+    ds = np.zeros(nb) if resp_slope is None else np.asarray(resp_slope, float)
+    for v, name in ((resp, 'resp'), (ds, 'resp_slope')):
+        if np.shape(v) != (nb,): raise ValueError(f"place_beats: {name} must hold one value per beat, shape ({nb},), got {np.shape(v)}")
     tp, tn = t - rt[k], t - rt[k+1]
     tp = np.where(tp > 0.04, 0.04 + (tp - 0.04) / c_post[k], tp)
     tn = np.where(tn < -0.05, -0.05 + (tn + 0.05) / c_pre[k+1], tn)
     out = np.zeros((len(t), L), np.float32)
-    g = np.concatenate([gains, np.asarray(resp)[:, None]], 1).astype(np.float32)   # (n, 4): group gains, breathing value
-    for tmpl, x, kk, t0 in ((post, tp, k, 0.), (pre, tn, k+1, TAU_PRE[0])):
-        G = tmpl.shape[2]
-        A = tmpl.reshape(nt, 4, G * L).astype(np.float32)       # float32 products: 2× faster
-        beat = np.empty((nb, G * L), np.float32)               # per-beat template: gains and respiration folded in
+    for tmpl, x, kk, t0, tau, h, c in ((post, tp, k, 0., TAU_POST, np.maximum(TAU_POST - 0.04, 0), c_post),
+                                       (pre, tn, k+1, TAU_PRE[0], TAU_PRE, np.minimum(TAU_PRE + 0.05, 0), c_pre)):
+        G = tmpl.shape[2]; r = tmpl[:, 3]                      # respiration template (nt, G, L)
+        A = np.concatenate([tmpl, (r * tau[:, None])[:, None], (r * h[:, None])[:, None]], 1)   # (nt, 6, G, L)
+        A = A.reshape(nt, 6, G * L).astype(np.float32)         # float32 products: 2× faster
+        g = np.column_stack([gains, resp, ds, ds * (c - 1)]).astype(np.float32)   # s(t_k + τ_real), τ_real = τ + (c − 1)·h(τ)
+        beat = np.empty((nb, G * L), np.float32)               # per-beat template: gains and breathing folded in
         for j in range(nt):
             sel = types == j
             if sel.any(): beat[sel] = g[sel] @ A[j]
