@@ -136,14 +136,8 @@ def dipole_path(tau:np.ndarray)->np.ndarray:
     w = gauss((tau[:, None] - _MOVE[:, 0]) / _MOVE[:, 1])
     return w @ _MOVE[:, 2:]
 
-# %% ../nbs/02a_synth_source.ipynb #c2dc1e19
+# %% ../nbs/02a_synth_source.ipynb #5c996bf2
 _GEN = np.array([[[0, 0, 0], [0, 0, -1], [0, 1, 0]], [[0, 0, 1], [0, 0, 0], [-1, 0, 0]], [[0, -1, 0], [1, 0, 0], [0, 0, 0]]], float)
-
-def _interp_rows(tc, yc, t):
-    "Linear interpolation of the rows of `yc` (len(tc), ...) from grid `tc` to times `t`."
-    i = np.clip(np.searchsorted(tc, t, side='right') - 1, 0, len(tc) - 2)
-    w = ((t - tc[i]) / (tc[i + 1] - tc[i])).reshape(-1, *([1] * (yc.ndim - 1)))
-    return yc[i] * (1 - w) + yc[i + 1] * w
 
 _GRIDS = {}
 def _coarse_grid(tau, step):
@@ -168,7 +162,7 @@ def lead_templates(K:np.ndarray,        # Kernels (K, 6), already rotated and sc
                   )->np.ndarray:        # Templates (4, G, 8), mV
     "Lead-space templates of one beat type: P, QRS, ST-T groups plus the respiratory modulation template."
     d = dipole(K, tau)                                        # (3 groups, 3, G)
-    tc, path, i, w = _coarse_grid(tau, step)                  # as _interp_rows(tc, ·, tau), indices cached
+    tc, path, i, w = _coarse_grid(tau, step)                  # coarse grid, interpolation rows and weights (cached)
     A = np.asarray(resp_cm, float); h = 0.05; nA = np.linalg.norm(A); u = A / nA if nA > 0 else A
     pv = precordial_vectors(re, np.vstack([r0 + move * path, r0 + h*u, r0 - h*u]), beta)   # (Gc + 2, 6, 3): one call
     pv, (pp, pm) = pv[:-2], pv[-2:]                           # the path; ± h along the respiratory translation
