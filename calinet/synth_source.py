@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 
 # %% auto #0
-__all__ = ['P', 'QRS', 'STT', 'DOWER', 'INV_DOWER', 'ELECTRODES_CM', 'LEADS8', 'GRID_DT', 'TAU_PRE', 'TAU_POST', 'base_kernels',
-           'gauss', 'phase32', 'sin32', 'dipole', 'precordial_vectors', 'rotation', 'dipole_path', 'lead_templates',
-           'rr_times', 'af_rr_times', 'fibrillatory_waves', 'ectopy', 'split_templates', 'place_beats']
+__all__ = ['P', 'QRS', 'STT', 'DOWER', 'INV_DOWER', 'ELECTRODES_CM', 'LEADS8', 'GRID_DT', 'WARP_POST', 'WARP_PRE', 'TAU_PRE',
+           'TAU_POST', 'base_kernels', 'gauss', 'phase32', 'sin32', 'dipole', 'precordial_vectors', 'rotation',
+           'dipole_path', 'lead_templates', 'rr_times', 'af_rr_times', 'fibrillatory_waves', 'ectopy',
+           'split_templates', 'place_beats']
 
 # %% ../nbs/02a_synth_source.ipynb #75f00f62
 _SAMENI = dict(
@@ -243,8 +244,9 @@ def ectopy(rng:np.random.Generator, # Record generator
             t[k:] -= t[k] - new; ty[k] = 'S'
     return t, ty
 
-# %% ../nbs/02a_synth_source.ipynb #07cf2045
+# %% ../nbs/02a_synth_source.ipynb #ef18411c
 GRID_DT = 1e-3
+WARP_POST, WARP_PRE = 0.04, -0.05     # beat time (s) after which ST-T, and before which P/PR, are warped
 TAU_PRE = np.arange(-450, 1) * GRID_DT      # pre grid (τ ≤ 0), the last point 0
 TAU_POST = np.arange(0, 751) * GRID_DT      # post grid (τ ≥ 0)
 
@@ -273,11 +275,11 @@ def place_beats(t:np.ndarray,      # Sample times (T,), s
     for v, name in ((resp, 'resp'), (ds, 'resp_slope')):
         if np.shape(v) != (nb,): raise ValueError(f"place_beats: {name} must hold one value per beat, shape ({nb},), got {np.shape(v)}")
     tp, tn = t - rt[k], t - rt[k+1]
-    tp = np.where(tp > 0.04, 0.04 + (tp - 0.04) / c_post[k], tp)
-    tn = np.where(tn < -0.05, -0.05 + (tn + 0.05) / c_pre[k+1], tn)
+    tp = np.where(tp > WARP_POST, WARP_POST + (tp - WARP_POST) / c_post[k], tp)
+    tn = np.where(tn < WARP_PRE, WARP_PRE + (tn - WARP_PRE) / c_pre[k+1], tn)
     out = np.zeros((len(t), L), np.float32)
-    for tmpl, x, kk, t0, tau, h, c in ((post, tp, k, 0., TAU_POST, np.maximum(TAU_POST - 0.04, 0), c_post),
-                                       (pre, tn, k+1, TAU_PRE[0], TAU_PRE, np.minimum(TAU_PRE + 0.05, 0), c_pre)):
+    for tmpl, x, kk, t0, tau, h, c in ((post, tp, k, 0., TAU_POST, np.maximum(TAU_POST - WARP_POST, 0), c_post),
+                                       (pre, tn, k+1, TAU_PRE[0], TAU_PRE, np.minimum(TAU_PRE - WARP_PRE, 0), c_pre)):
         G = tmpl.shape[2]; r = tmpl[:, 3]                      # respiration template (nt, G, L)
         A = np.concatenate([tmpl, (r * tau[:, None])[:, None], (r * h[:, None])[:, None]], 1)   # (nt, 6, G, L)
         A = A.reshape(nt, 6, G * L).astype(np.float32)         # float32 products: 2× faster
