@@ -13,7 +13,7 @@ from .core import LEADS, git_commit, plain
 
 # %% auto #0
 __all__ = ['RULES', 'atomic_write', 'fingerprint', 'provenance', 'decimals_for', 'fmt_value', 'fmt_pm', 'save_table',
-           'macro_name', 'save_numbers', 'save_fig', 'Paper', 'plot_ecg12']
+           'macro_name', 'save_numbers', 'save_fig', 'save_text', 'Paper', 'plot_ecg12']
 
 # %% ../nbs/05_paper.ipynb #6cfc5749
 def _umask()->int:
@@ -105,6 +105,13 @@ def _formatted(df):
     for c in f.columns: f[c] = [fmt_value(v, c) for v in df[c]]
     return f
 
+def _human(df, idx:bool):
+    "The frame people read: index levels become named columns (no tuples as row labels), values formatted."
+    if not idx: return _formatted(df)
+    flat = df.reset_index()
+    flat.columns = [str(c) for c in flat.columns]
+    return _formatted(flat)
+
 def _prov_text(prov): return json.dumps(prov or {}, sort_keys=True, default=str)
 
 def save_table(df:pd.DataFrame, # Table; unit suffixes in column names set the printed precision
@@ -117,9 +124,9 @@ def save_table(df:pd.DataFrame, # Table; unit suffixes in column names set the p
     if not isinstance(df, pd.DataFrame): raise TypeError(f"save_table({name!r}): expected a DataFrame, got {type(df).__name__}")
     t = Path(out)/'tables'; idx = df.index.name is not None or any(n is not None for n in (df.index.names or []))
     atomic_write(t/f'{name}.csv', df.to_csv(index=idx))
-    f = _formatted(df)
-    atomic_write(t/f'{name}.md', f'<!-- provenance: {_prov_text(prov)} -->\n\n' + f.to_markdown(index=idx) + '\n')
-    tex = f.to_latex(index=idx, caption=caption or None, label=f'tab:{name}', escape=True)
+    f = _human(df, idx)
+    atomic_write(t/f'{name}.md', f'<!-- provenance: {_prov_text(prov)} -->\n\n' + f.to_markdown(index=False) + '\n')
+    tex = f.to_latex(index=False, caption=caption or None, label=f'tab:{name}', escape=True)
     atomic_write(t/f'{name}.tex', f'% provenance: {_prov_text(prov)}\n' + tex)
     atomic_write(t/f'{name}.provenance.json', json.dumps(prov or {}, indent=1, sort_keys=True, default=str))
     return t
@@ -166,14 +173,28 @@ def save_fig(fig,              # Matplotlib figure
     plt.close(fig)
     return f
 
+# %% ../nbs/05_paper.ipynb #05e486d4
+def save_text(text:str,        # The document
+              name:str,        # File name relative to `out`, e.g. 'calinet.md'
+              out,             # Output root
+              prov:dict=None,  # Provenance record
+             )->Path:          # The written file
+    "Write a text document to `out/name` atomically, with a `.provenance.json` sidecar."
+    if not isinstance(text, str): raise TypeError(f"save_text({name!r}): expected str, got {type(text).__name__}")
+    f = Path(out)/name
+    atomic_write(f, text)
+    atomic_write(f.with_name(f'{f.stem}.provenance.json'), json.dumps(prov or {}, indent=1, sort_keys=True, default=str))
+    return f
+
 # %% ../nbs/05_paper.ipynb #f3e3d960
 class Paper:
-    "Output root + provenance bound once; `save_fig`, `save_table`, `save_numbers` as methods."
+    "Output root + provenance bound once; `save_fig`, `save_table`, `save_numbers`, `save_doc` as methods."
     def __init__(self, out, profile:str, seed:int, data:str='', notebook:str='', **params):
         self.out = Path(out); self.prov = provenance(profile, seed, data, notebook, **params)
     def save_fig(self, fig, name, **kw): return save_fig(fig, name, self.out, self.prov, **kw)
     def save_table(self, df, name, **kw): return save_table(df, name, self.out, self.prov, **kw)
     def save_numbers(self, nums, name): return save_numbers(nums, name, self.out, self.prov)
+    def save_doc(self, text, name): return save_text(text, name, self.out, self.prov)
     def __repr__(self): return f'Paper({str(self.out)!r}, profile={self.prov["profile"]!r}, seed={self.prov["seed"]})'
 
 # %% ../nbs/05_paper.ipynb #32896748
