@@ -4,13 +4,13 @@
 
 # %% ../nbs/06_pipeline.ipynb #b5c4bead
 from __future__ import annotations
-import argparse, itertools, sys, time
+import argparse, datetime, itertools, json, os, platform, sys, time
 from dataclasses import dataclass
 from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['Step', 'plan', 'run_name', 'run', 'main']
+__all__ = ['KERNEL_ARGS', 'Step', 'plan', 'run_name', 'run', 'main']
 
 # %% ../nbs/06_pipeline.ipynb #f9eff95e
 @dataclass(frozen=True)
@@ -56,6 +56,20 @@ def run_name(step:Step)->str:
     extra = ''.join(f'__{k}-{v}' for k, v in step.params.items() if step.label.find(f' {k}=') >= 0)
     return step.notebook + extra
 
+KERNEL_ARGS = ['--IPKernelApp.log_level=ERROR']   # the kernel's own start-up warnings off; its errors still print
+
+def _machine()->dict:
+    "What ran the pipeline: platform, processor, CPU count, Python."
+    return dict(platform=platform.platform(), processor=platform.processor() or platform.machine(),
+                cpus_n=os.cpu_count(), python=platform.python_version())
+
+def _log_step(path:Path, profile:str, step:Step, seconds:float, n_steps:int):
+    "Record one finished step (label, seconds, time) in the run log `path`, keeping earlier steps' entries."
+    d = json.loads(path.read_text()) if path.exists() else {}
+    d.update(profile=profile, machine=_machine(), steps_n=n_steps)
+    d.setdefault('steps', {})[step.label] = dict(seconds=round(seconds, 1), finished=datetime.datetime.now().isoformat(timespec='seconds'))
+    tmp = path.with_suffix('.tmp'); tmp.write_text(json.dumps(d, indent=1)); os.replace(tmp, path)
+
 def run(profile:str='smoke', out_dir='paper/_smoke', params_dir='paper/params', nbs_dir='nbs/experiments',
         runs_dir='paper/runs', only:str=None, log=print)->list[Path]:
     "Run every step of `profile` with papermill; stop with a clear message on the first failure."
@@ -70,12 +84,14 @@ def run(profile:str='smoke', out_dir='paper/_smoke', params_dir='paper/params', 
         t0 = time.time()
         try:
             pm.execute_notebook(str(nb), str(dst), parameters=dict(s.params, profile=profile, out_dir=str(out_dir)),
-                                cwd=str(nb.parent), kernel_name='python3', progress_bar=False, log_output=False)
+                                cwd=str(nb.parent), kernel_name='python3', progress_bar=False, log_output=False,
+                                extra_arguments=KERNEL_ARGS)
         except Exception as e:
             msg = str(e).strip().splitlines()
             raise SystemExit(f"\nFAILED at step {i}/{len(steps)}: {s.label}\n  parameters: {s.params}\n  executed notebook: {dst}\n  "
                              + '\n  '.join(msg[-12:]))
         log(f'      done in {time.time()-t0:.0f} s')
+        _log_step(runs/'pipeline_log.json', profile, s, time.time() - t0, len(plan(profile, params_dir, nbs_dir)))
         done.append(dst)
     return done
 
