@@ -19,9 +19,11 @@ from .signal import same_normaliser
 from .model import MODELS, GL, PCM, build_model, predict_12
 
 # %% auto #0
-__all__ = ['HEADLINE', 'CKPT_FORMAT', 'CURVE_COLS', 'TrainConfig', 'resident', 'sample_episodes', 'recon_loss', 'Validator',
-           'make_checkpoint', 'save_checkpoint', 'read_checkpoint', 'load_checkpoint', 'ddp_setup', 'compile_backbone',
-           'fit', 'load_tau', 'RunData', 'prepare_data', 'run_name', 'train_run', 'load_runs', 'run_records', 'main']
+__all__ = ['MODEL_SIZES', 'RECIPES', 'HEADLINE', 'CKPT_FORMAT', 'CURVE_COLS', 'TrainConfig', 'resolve_recipe', 'recipe_config',
+           'resident', 'sample_episodes', 'recon_loss', 'Validator', 'make_checkpoint', 'save_checkpoint',
+           'read_checkpoint', 'load_checkpoint', 'ddp_setup', 'compile_backbone', 'fit', 'plateau', 'load_tau',
+           'RunData', 'prepare_data', 'epoch0_gate', 'code_fingerprint', 'run_name', 'train_run', 'load_runs',
+           'run_records', 'main']
 
 # %% ../nbs/11_train.ipynb #03682ba3
 @dataclass
@@ -45,6 +47,9 @@ class TrainConfig:
     compile: bool = False             # torch.compile the backbone (CUDA; helps large batches)
     eval_bs: int = 512                # Validation batch size
     seed: int = 0
+    model_args: dict = field(default_factory=dict) # Model keyword arguments (e.g. U-Net channels); {} = the reference sizes
+    plateau_delta: float = 0.003      # Plateau: the best score may rise by less than this over the last `plateau_frac` of the epochs
+    plateau_frac: float = 0.25        # Fraction of the epochs run that forms the plateau window
 
     def __post_init__(self):
         ref = RefConfig()
@@ -54,6 +59,39 @@ class TrainConfig:
         if self.grace is None: self.grace = ref.grace_epochs if self.model == 'calinet_e' else 0
         self.gaps_s = tuple(float(g) for g in self.gaps_s)
         if self.bs < 1 or self.micro_bs < 0 or self.epochs < 0: raise ValueError("TrainConfig: bs >= 1, micro_bs >= 0, epochs >= 0")
+        self.model_args = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(self.model_args).items()}
+
+# %% ../nbs/11_train.ipynb #b4bf49ba
+MODEL_SIZES = dict(
+    reference=dict(unet=dict(chs=(32, 64, 128, 256)), unet_anchor=dict(chs=(32, 64, 128, 256)), calinet_e=dict(chs=(32, 64, 128, 256)),
+                   transformer=dict(d=192, heads=8, layers=6, ffn=768)),
+    narrow=dict(unet=dict(chs=(8, 16, 32, 64)), unet_anchor=dict(chs=(8, 16, 32, 64)), calinet_e=dict(chs=(8, 16, 32, 64)),
+                transformer=dict(d=48, heads=4, layers=2, ffn=192)))
+
+RECIPES = dict(
+    reference=dict(sizes='reference', epochs=50, episodes_per_epoch=0, bs=32, patience=10, select_val=0, eval_bs=512, amp=True),
+    cpu=dict(sizes='narrow', epochs=40, episodes_per_epoch=2048, bs=32, patience=6, select_val=256, eval_bs=128, amp=False),
+    smoke=dict(sizes='narrow', epochs=1, episodes_per_epoch=16, bs=8, patience=10, select_val=0, eval_bs=64, amp=False))
+
+def resolve_recipe(recipe:str, # 'auto', or a key of `RECIPES`
+                   device,     # The training device (str or torch.device)
+                  )->str:
+    "The recipe a run uses: `auto` is `reference` on CUDA and `cpu` elsewhere."
+    if recipe == 'auto': return 'reference' if torch.device(device).type == 'cuda' else 'cpu'
+    if recipe not in RECIPES: raise ValueError(f"recipe must be 'auto' or one of {list(RECIPES)}, got {recipe!r}")
+    return recipe
+
+# %% ../nbs/11_train.ipynb #6ccff860
+def recipe_config(recipe:str,  # A key of `RECIPES` (resolve 'auto' first)
+                  model:str,   # One of calinet.model.MODELS
+                  seed:int=0,
+                  **overrides, # TrainConfig fields (and `select_val`) that replace the recipe's; None or -1 keeps the recipe's
+                 )->tuple:     # (TrainConfig, select_val)
+    "The training configuration of `model` under `recipe`, with explicit overrides."
+    r = dict(RECIPES[recipe]); sizes = MODEL_SIZES[r.pop('sizes')]
+    r.update({k: v for k, v in overrides.items() if v is not None and v != -1})
+    select_val = r.pop('select_val')
+    return TrainConfig(model, seed=seed, model_args=dict(sizes.get(model, {})), **r), select_val
 
 # %% ../nbs/11_train.ipynb #5f9443d1
 def resident(records,              # Iterable of (12, T) arrays in data units, or a (N, 12, T) array
@@ -317,6 +355,19 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
     return dict(best_score=best, best_epoch=best_epoch, epochs_run=int(rows[-1]['epoch']) if rows else epoch,
                 stopped_early=bool(bad >= cfg.patience), curve=pd.DataFrame(rows, columns=list(CURVE_COLS)))
 
+# %% ../nbs/11_train.ipynb #feaebc37
+def plateau(scores,              # Validation score per epoch, the untrained epoch 0 first
+            delta:float=0.003,   # Largest gain of the best score within the window that still counts as a plateau
+            frac:float=0.25,     # The window: this fraction of the epochs run (at least one epoch)
+            min_epochs:int=4,    # Fewer epochs than this never count as a plateau
+           )->dict:              # reached, gain, window (epochs), epochs
+    "Whether the best validation score stopped improving over the last `frac` of training."
+    s = np.asarray(scores, dtype=float); E = len(s) - 1
+    if E < 1 or not np.isfinite(s).any(): return dict(reached=False, gain=float('nan'), window=0, epochs=max(E, 0))
+    w = max(1, math.ceil(frac * E))
+    gain = float(np.nanmax(s) - np.nanmax(s[:E - w + 1]))
+    return dict(reached=bool(E >= min_epochs and gain < delta), gain=gain, window=int(w), epochs=int(E))
+
 # %% ../nbs/11_train.ipynb #baced89b
 def load_tau(path)->dict:
     "τ_n, τ_m from the numbers file of the τ-anchoring notebook (`save_numbers` JSON)."
@@ -362,6 +413,28 @@ def prepare_data(data_dir:str,        # Dataset folder; '' = the data layer's sm
         ev[split] = e
     return RunData(cache=cache, norm=norm, pop=pop, train=(sig, lens), n_excluded=n_out, valid=ev['valid'], test=ev['test'], fs=float(fs))
 
+# %% ../nbs/11_train.ipynb #44e49330
+def epoch0_gate(V:Validator,         # The selection set's validator
+                model:nn.Module,     # The untrained anchored model
+                reference:nn.Module, # Its linear reference (GL or PCM)
+                name:str,            # The reference's name, for the record and the error
+                tight:bool=True,     # ±0.01 around the reference; False: [−0.05, +0.01] (ρ < 1 pulls towards GL)
+               )->dict:              # reference, reference_score, epoch0_score, lo, hi, ok
+    "Check that an untrained anchored model scores as its linear reference; raise if it does not."
+    ref, s0 = V(reference)['val_score'], V(model)['val_score']
+    lo, hi = (ref - 0.01, ref + 0.01) if tight else (ref - 0.05, ref + 0.01)
+    gate = dict(reference=name, reference_score=ref, epoch0_score=s0, lo=lo, hi=hi, ok=bool(lo <= s0 <= hi))
+    if not gate['ok']: raise RuntimeError(f"epoch-0 gate: the untrained model scores {s0:.4f}, outside [{lo:.4f}, {hi:.4f}] around {name} ({ref:.4f}); it must start at {name}")
+    return gate
+
+_TRAIN_CODE = ('core', 'signal', 'calib', 'metrics', 'episodes', 'data', 'model', 'train')
+
+def code_fingerprint()->str:
+    "Hash of the source of every calinet module a training run depends on."
+    from calinet.paper import fingerprint
+    here = Path(__file__).parent if '__file__' in globals() else Path('../calinet')
+    return fingerprint(*[here/f'{m}.py' for m in _TRAIN_CODE])
+
 # %% ../nbs/11_train.ipynb #5b82b90a
 def _pop_dict(pop): return pop.to_dict() if hasattr(pop, 'to_dict') else dict(pop)
 
@@ -393,14 +466,14 @@ def train_run(data:RunData, cfg:TrainConfig,
     sel = {k: v[:select_val] for k, v in data.valid.items()} if select_val else data.valid
     V = Validator(sel, data.norm, data.fs, tau, dev, cfg.eval_bs, cfg.amp) if rank == 0 else None
     torch.manual_seed(cfg.seed)
-    m = build_model(cfg.model, W, b, fs=data.fs, rho_params=rho_params, **args).to(dev)
-    meta = dict(meta or {}, seed=cfg.seed, tau=tau, select_val=int(select_val or len(data.valid['rows'])))
+    m = build_model(cfg.model, W, b, fs=data.fs, rho_params=rho_params, **args, **cfg.model_args).to(dev)
+    meta = dict(meta or {}, seed=cfg.seed, tau=tau, select_val=int(select_val or len(data.valid['rows'])), code=code_fingerprint())
+    meta.setdefault('data_fingerprint', data.cache.fingerprint())   # the data the checkpoint is trained on
     t0 = time.time(); gate = {}
     if rank == 0 and cfg.model in ('unet_anchor', 'calinet_e'):
-        ref = V(build_model('gl', W, b).to(dev) if cfg.model == 'unet_anchor' else pcm)['val_score']; s0 = V(m)['val_score']
-        lo, hi = (ref - 0.01, ref + 0.01) if cfg.model == 'unet_anchor' or args.get('rho') == 'one' else (ref - 0.05, ref + 0.01)
-        gate = dict(reference=('GL' if cfg.model == 'unet_anchor' else 'PCM'), reference_score=ref, epoch0_score=s0, lo=lo, hi=hi, ok=bool(lo <= s0 <= hi))
-        log(f"epoch-0 check (method.md §3.2): untrained {cfg.model} {s0:.4f} vs {gate['reference']} {ref:.4f}, allowed [{lo:.4f}, {hi:.4f}]: {'ok' if gate['ok'] else 'OUTSIDE'}")
+        ref_model = build_model('gl', W, b).to(dev) if cfg.model == 'unet_anchor' else pcm
+        gate = epoch0_gate(V, m, ref_model, 'GL' if cfg.model == 'unet_anchor' else 'PCM', tight=cfg.model == 'unet_anchor' or args.get('rho') == 'one')
+        log(f"epoch-0 check: untrained {cfg.model} {gate['epoch0_score']:.4f} vs {gate['reference']} {gate['reference_score']:.4f}, allowed [{gate['lo']:.4f}, {gate['hi']:.4f}]: ok")
     if any(p.requires_grad for p in m.parameters()):
         res = fit(m, cfg, data.train, V, run, data.norm, _pop_dict(data.pop), data.fs, rho_params, meta, resume, rank, world, progress, log)
     else:
@@ -418,7 +491,11 @@ def train_run(data:RunData, cfg:TrainConfig,
         from calinet.paper import atomic_write
         atomic_write(run/f'metrics_{split}.csv', d.to_csv(index=False)); out[split] = r
     curve = res.pop('curve')
+    pl = plateau(curve.val_score, cfg.plateau_delta, cfg.plateau_frac) if curve is not None else None
+    if pl is not None: log(f"plateau: best score gained {pl['gain']:.4f} over the last {pl['window']} of {pl['epochs']} epochs: {'reached' if pl['reached'] else 'NOT reached'}")
+    n_params = sum(p.numel() for p in m.parameters() if p.requires_grad)
     summ = dict(plain(meta)); summ.update(model=cfg.model, model_args=plain(getattr(m, 'model_args', {})), config=plain(asdict(cfg)), tau=tau, gate=gate,
+                plateau=pl, n_params=int(n_params),
                 train_s=train_s, n_train_records=int(data.train[0].shape[0]), n_excluded_short=int(data.n_excluded),
                 episodes_per_s=float(curve.episodes_per_s.iloc[1:].mean()) if curve is not None and len(curve) > 1 else None,
                 **{k: v for k, v in res.items()}, valid=out['valid'], test=out['test'])
@@ -437,6 +514,9 @@ def load_runs(runs_dir)->pd.DataFrame:
                  best_epoch=s.get('best_epoch'), epochs_run=s.get('epochs_run'), train_s=s.get('train_s'), episodes_per_s=s.get('episodes_per_s'))
         c = s['config']; per = c.get('episodes_per_epoch') or s.get('n_train_records', 0)
         r['train_episodes'] = int((s.get('epochs_run') or 0) * (per // c['bs']) * c['bs'])   # episodes seen in training
+        pl = s.get('plateau') or {}
+        r.update(plateau=pl.get('reached'), plateau_gain=pl.get('gain'), n_params=s.get('n_params'), model_args=json.dumps(s.get('model_args') or {}),
+                 data_fingerprint=s.get('data_fingerprint'), code=s.get('code'))
         for split in ('valid', 'test'): r.update({f'{split}_{k}': v for k, v in s[split].items()})
         rows.append(r)
     if not rows: raise FileNotFoundError(f"{runs_dir}: no finished run (no */summary.json); run the train notebook first")
