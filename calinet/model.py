@@ -182,20 +182,25 @@ def sinusoid(n:int, d:int)->torch.Tensor:
     return pe
 
 class Transformer(nn.Module):
-    "Transformer encoder baseline: x (B, 3, T) → (B, 12, T), one token per sample."
-    def __init__(self, d:int=192, heads:int=8, layers:int=6, ffn:int=768, dropout:float=0.1, max_len:int=4096):
+    "Transformer encoder baseline: x (B, 3, T) → (B, 12, T), one token per `patch` samples (1: the reference)."
+    def __init__(self, d:int=192, heads:int=8, layers:int=6, ffn:int=768, dropout:float=0.1, max_len:int=4096,
+                 patch:int=1):  # Samples per token
         super().__init__()
-        self.inp = nn.Linear(3, d)
+        self.p = int(patch)
+        self.inp = nn.Linear(3 * self.p, d)
         self.register_buffer('pe', sinusoid(max_len, d), persistent=False)
         lyr = nn.TransformerEncoderLayer(d, heads, ffn, dropout, activation='gelu', batch_first=True, norm_first=True)
         self.enc = nn.TransformerEncoder(lyr, layers, enable_nested_tensor=False)
-        self.norm, self.head = nn.LayerNorm(d), nn.Linear(d, 12)
-        self.model_args = dict(d=d, heads=heads, layers=layers, ffn=ffn, dropout=dropout, max_len=max_len)
+        self.norm, self.head = nn.LayerNorm(d), nn.Linear(d, 12 * self.p)
+        self.model_args = dict(d=d, heads=heads, layers=layers, ffn=ffn, dropout=dropout, max_len=max_len, patch=self.p)
     def forward(self, xt, xc=None, yc=None):
-        T = xt.shape[-1]
-        if T > self.pe.shape[0]: raise ValueError(f"Transformer: {T} samples exceed max_len={self.pe.shape[0]}")
-        h = self.inp(xt.transpose(1, 2)) + self.pe[:T]
-        return self.head(self.norm(self.enc(h))).transpose(1, 2)
+        B, _, T = xt.shape
+        if T > self.pe.shape[0] * self.p: raise ValueError(f"Transformer: {T} samples exceed max_len={self.pe.shape[0]} tokens of {self.p}")
+        n = -(-T // self.p)                                                   # tokens (the last one zero-padded)
+        x = F.pad(xt, (0, n * self.p - T)).reshape(B, 3, n, self.p)
+        h = self.inp(x.permute(0, 2, 1, 3).reshape(B, n, 3 * self.p)) + self.pe[:n]   # (B, n, d)
+        y = self.head(self.norm(self.enc(h))).reshape(B, n, 12, self.p)             # (B, n, 12, p)
+        return y.permute(0, 2, 1, 3).reshape(B, 12, n * self.p)[..., :T]
 
 # %% ../nbs/10_model.ipynb #aec6b352
 class CaLiNetE(PCM):

@@ -5,6 +5,7 @@
 # %% ../nbs/06_pipeline.ipynb #b5c4bead
 from __future__ import annotations
 import argparse, datetime, itertools, json, os, platform, sys, time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 import yaml
@@ -19,6 +20,8 @@ class Step:
     notebook: str
     params: dict
     label: str
+    group: int = 0   # index of the pipeline.yaml entry the run comes from
+    jobs: int = 1    # runs of this entry executed at a time
 
 def _read_yaml(p:Path)->dict:
     try: d = yaml.safe_load(p.read_text()) or {}
@@ -42,11 +45,12 @@ def plan(profile:str,        # Profile name: a folder under `params_dir`
         if not nb or not (Path(nbs_dir)/f'{nb}.ipynb').exists():
             raise FileNotFoundError(f"{root/'pipeline.yaml'}: step {i+1} names notebook {nb!r}, but {Path(nbs_dir)/f'{nb}.ipynb'} does not exist")
         base = _read_yaml(root/f'{nb}.yaml') if (root/f'{nb}.yaml').exists() else {}
-        grid = s.get('grid') or {}
+        grid, jobs = s.get('grid') or {}, s.get('jobs', 1)
+        if not isinstance(jobs, int) or jobs < 1: raise ValueError(f"{root/'pipeline.yaml'}: step {i+1} ({nb}): jobs must be a positive integer, got {jobs!r}")
         for combo in itertools.product(*grid.values()):
             g = dict(zip(grid, combo))
             label = nb + ''.join(f' {k}={v}' for k, v in g.items())
-            steps.append(Step(nb, {**base, **g}, label))
+            steps.append(Step(nb, {**base, **g}, label, i, jobs))
     if not steps: raise ValueError(f"{root/'pipeline.yaml'}: no steps")
     return steps
 
@@ -70,6 +74,14 @@ def _log_step(path:Path, profile:str, step:Step, seconds:float, n_steps:int):
     d.setdefault('steps', {})[step.label] = dict(seconds=round(seconds, 1), finished=datetime.datetime.now().isoformat(timespec='seconds'))
     tmp = path.with_suffix('.tmp'); tmp.write_text(json.dumps(d, indent=1)); os.replace(tmp, path)
 
+def _batches(steps:list)->list:
+    "Consecutive (index, Step) pairs grouped so that the runs of one grid entry with jobs > 1 form one batch."
+    out = []
+    for i, s in steps:
+        if out and s.jobs > 1 and out[-1][-1][1].group == s.group: out[-1].append((i, s))
+        else: out.append([(i, s)])
+    return out
+
 def run(profile:str='smoke', out_dir='paper/_smoke', params_dir='paper/params', nbs_dir='nbs/experiments',
         runs_dir='paper/runs', only:str=None, log=print)->list[Path]:
     "Run every step of `profile` with papermill; stop with a clear message on the first failure."
@@ -78,21 +90,37 @@ def run(profile:str='smoke', out_dir='paper/_smoke', params_dir='paper/params', 
     if only: steps = [s for s in steps if s.notebook == only] or sys.exit(f"no step runs notebook {only!r} in profile {profile!r}")
     out_dir, runs = Path(out_dir).resolve(), Path(runs_dir).resolve()/profile
     runs.mkdir(parents=True, exist_ok=True); done = []
-    for i, s in enumerate(steps, 1):
+    n_all = len(plan(profile, params_dir, nbs_dir))
+    def execute(i, s):   # one papermill run; returns (index, step, executed notebook, seconds, error or None)
         nb, dst = Path(nbs_dir)/f'{s.notebook}.ipynb', runs/f'{run_name(s)}.ipynb'
-        log(f'[{i}/{len(steps)}] {s.label}')
         t0 = time.time()
         try:
             pm.execute_notebook(str(nb), str(dst), parameters=dict(s.params, profile=profile, out_dir=str(out_dir)),
                                 cwd=str(nb.parent), kernel_name='python3', progress_bar=False, log_output=False,
                                 extra_arguments=KERNEL_ARGS)
-        except Exception as e:
-            msg = str(e).strip().splitlines()
+        except Exception as e: return i, s, dst, time.time() - t0, e
+        return i, s, dst, time.time() - t0, None
+    for batch in _batches(list(enumerate(steps, 1))):
+        # start the batch: one step, or up to `jobs` runs of one grid entry side by side
+        for i, s in batch[:batch[0][1].jobs]: log(f'[{i}/{len(steps)}] {s.label}')
+        with ThreadPoolExecutor(max_workers=batch[0][1].jobs) as pool:
+            futs = [pool.submit(execute, i, s) for i, s in batch]
+            results = []
+            for k, f in enumerate(futs):
+                results.append(f.result())
+                i, s, dst, sec, err = results[-1]
+                if err is None:
+                    log(f'      done in {sec:.0f} s' + (f': {s.label}' if s.jobs > 1 else ''))
+                    _log_step(runs/'pipeline_log.json', profile, s, sec, n_all)
+                    done.append(dst)
+                nxt = k + s.jobs   # the run that now takes the freed slot (runs start in order)
+                if nxt < len(batch) and s.jobs > 1: log(f'[{batch[nxt][0]}/{len(steps)}] {batch[nxt][1].label}')
+        # stop at the first failure, after the runs beside it have finished
+        for i, s, dst, sec, err in results:
+            if err is None: continue
+            msg = str(err).strip().splitlines()
             raise SystemExit(f"\nFAILED at step {i}/{len(steps)}: {s.label}\n  parameters: {s.params}\n  executed notebook: {dst}\n  "
                              + '\n  '.join(msg[-12:]))
-        log(f'      done in {time.time()-t0:.0f} s')
-        _log_step(runs/'pipeline_log.json', profile, s, time.time() - t0, len(plan(profile, params_dir, nbs_dir)))
-        done.append(dst)
     return done
 
 # %% ../nbs/06_pipeline.ipynb #db720ffa

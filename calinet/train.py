@@ -66,11 +66,11 @@ MODEL_SIZES = dict(
     reference=dict(unet=dict(chs=(32, 64, 128, 256)), unet_anchor=dict(chs=(32, 64, 128, 256)), calinet_e=dict(chs=(32, 64, 128, 256)),
                    transformer=dict(d=192, heads=8, layers=6, ffn=768)),
     narrow=dict(unet=dict(chs=(8, 16, 32, 64)), unet_anchor=dict(chs=(8, 16, 32, 64)), calinet_e=dict(chs=(8, 16, 32, 64)),
-                transformer=dict(d=48, heads=4, layers=2, ffn=192)))
+                transformer=dict(d=48, heads=2, layers=6, ffn=192, patch=10)))
 
 RECIPES = dict(
     reference=dict(sizes='reference', epochs=50, episodes_per_epoch=0, bs=32, patience=10, select_val=0, eval_bs=512, amp=True),
-    cpu=dict(sizes='narrow', epochs=40, episodes_per_epoch=2048, bs=32, patience=6, select_val=256, eval_bs=128, amp=False),
+    cpu=dict(sizes='narrow', epochs=16, episodes_per_epoch=2048, bs=32, patience=4, select_val=256, eval_bs=128, amp=False),
     smoke=dict(sizes='narrow', epochs=1, episodes_per_epoch=16, bs=8, patience=10, select_val=0, eval_bs=64, amp=False))
 
 def resolve_recipe(recipe:str, # 'auto', or a key of `RECIPES`
@@ -358,13 +358,13 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
 # %% ../nbs/11_train.ipynb #feaebc37
 def plateau(scores,              # Validation score per epoch, the untrained epoch 0 first
             delta:float=0.003,   # Largest gain of the best score within the window that still counts as a plateau
-            frac:float=0.25,     # The window: this fraction of the epochs run (at least one epoch)
-            min_epochs:int=4,    # Fewer epochs than this never count as a plateau
+            frac:float=0.25,     # The window: this fraction of the epochs run (at least two epochs)
+            min_epochs:int=8,    # Fewer epochs than this never count as a plateau
            )->dict:              # reached, gain, window (epochs), epochs
     "Whether the best validation score stopped improving over the last `frac` of training."
     s = np.asarray(scores, dtype=float); E = len(s) - 1
     if E < 1 or not np.isfinite(s).any(): return dict(reached=False, gain=float('nan'), window=0, epochs=max(E, 0))
-    w = max(1, math.ceil(frac * E))
+    w = min(E, max(2, math.ceil(frac * E)))
     gain = float(np.nanmax(s) - np.nanmax(s[:E - w + 1]))
     return dict(reached=bool(E >= min_epochs and gain < delta), gain=gain, window=int(w), epochs=int(E))
 
