@@ -60,7 +60,7 @@ def run_name(step:Step)->str:
     extra = ''.join(f'__{k}-{v}' for k, v in step.params.items() if step.label.find(f' {k}=') >= 0)
     return step.notebook + extra
 
-KERNEL_ARGS = ['--IPKernelApp.log_level=ERROR']   # the kernel's own start-up warnings off; its errors still print
+KERNEL_ARGS = ['--IPKernelApp.log_level=CRITICAL']   # the kernel's own log off (start-up warnings, the interrupt note at shutdown); cell errors still stop the run
 
 def _machine()->dict:
     "What ran the pipeline: platform, processor, CPU count, Python."
@@ -73,6 +73,21 @@ def _log_step(path:Path, profile:str, step:Step, seconds:float, n_steps:int):
     d.update(profile=profile, machine=_machine(), steps_n=n_steps)
     d.setdefault('steps', {})[step.label] = dict(seconds=round(seconds, 1), finished=datetime.datetime.now().isoformat(timespec='seconds'))
     tmp = path.with_suffix('.tmp'); tmp.write_text(json.dumps(d, indent=1)); os.replace(tmp, path)
+
+def _papermill(nb:str, dst:str, params:dict, cwd:str):
+    "Execute one notebook with papermill (the body of a child process: papermill changes the working directory)."
+    import papermill as pm
+    pm.execute_notebook(nb, dst, parameters=params, cwd=cwd, kernel_name='python3', progress_bar=False, log_output=False,
+                        extra_arguments=KERNEL_ARGS)
+
+def _execute(nb:str, dst:str, params:dict, cwd:str)->tuple:
+    "Run `_papermill` in a child Python process; (seconds, None) or (seconds, the end of its error output)."
+    import subprocess
+    t0 = time.time()
+    code = 'import json, sys; from calinet.pipeline import _papermill; _papermill(*json.loads(sys.argv[1]))'
+    r = subprocess.run([sys.executable, '-c', code, json.dumps([nb, dst, params, cwd])], capture_output=True, text=True)
+    if r.returncode == 0: return time.time() - t0, None
+    return time.time() - t0, '\n'.join((r.stderr or r.stdout).strip().splitlines()[-12:])
 
 def _batches(steps:list)->list:
     "Consecutive (index, Step) pairs grouped so that the runs of one grid entry with jobs > 1 form one batch."
@@ -90,16 +105,11 @@ def run(profile:str='smoke', out_dir='paper/_smoke', params_dir='paper/params', 
     if only: steps = [s for s in steps if s.notebook == only] or sys.exit(f"no step runs notebook {only!r} in profile {profile!r}")
     out_dir, runs = Path(out_dir).resolve(), Path(runs_dir).resolve()/profile
     runs.mkdir(parents=True, exist_ok=True); done = []
-    n_all = len(plan(profile, params_dir, nbs_dir))
-    def execute(i, s):   # one papermill run; returns (index, step, executed notebook, seconds, error or None)
-        nb, dst = Path(nbs_dir)/f'{s.notebook}.ipynb', runs/f'{run_name(s)}.ipynb'
-        t0 = time.time()
-        try:
-            pm.execute_notebook(str(nb), str(dst), parameters=dict(s.params, profile=profile, out_dir=str(out_dir)),
-                                cwd=str(nb.parent), kernel_name='python3', progress_bar=False, log_output=False,
-                                extra_arguments=KERNEL_ARGS)
-        except Exception as e: return i, s, dst, time.time() - t0, e
-        return i, s, dst, time.time() - t0, None
+    n_all, nbs = len(plan(profile, params_dir, nbs_dir)), Path(nbs_dir).resolve()
+    def execute(i, s):   # one papermill run in a child process; returns (index, step, executed notebook, seconds, error or None)
+        dst = runs/f'{run_name(s)}.ipynb'
+        sec, err = _execute(str(nbs/f'{s.notebook}.ipynb'), str(dst), dict(s.params, profile=profile, out_dir=str(out_dir)), str(nbs))
+        return i, s, dst, sec, err
     for batch in _batches(list(enumerate(steps, 1))):
         # start the batch: one step, or up to `jobs` runs of one grid entry side by side
         for i, s in batch[:batch[0][1].jobs]: log(f'[{i}/{len(steps)}] {s.label}')
@@ -118,7 +128,7 @@ def run(profile:str='smoke', out_dir='paper/_smoke', params_dir='paper/params', 
         # stop at the first failure, after the runs beside it have finished
         for i, s, dst, sec, err in results:
             if err is None: continue
-            msg = str(err).strip().splitlines()
+            msg = err.strip().splitlines()
             raise SystemExit(f"\nFAILED at step {i}/{len(steps)}: {s.label}\n  parameters: {s.params}\n  executed notebook: {dst}\n  "
                              + '\n  '.join(msg[-12:]))
     return done
