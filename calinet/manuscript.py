@@ -455,7 +455,8 @@ def _section(R:Render, name:str)->str:
         if (R.root/'numbers/pipeline_run.json').exists():
             v = read_numbers(R.root, 'pipeline_run')
             lines.append(f'- Machine: {v.get("machine", "not recorded")}; the run log covers ' + R.n('pipeline_run', 'steps_logged_n') + ' of '
-                         + R.n('pipeline_run', 'steps_n') + ' notebook runs, ' + R.n('pipeline_run', 'logged_s') + ' s in all.')
+                         + R.n('pipeline_run', 'steps_n') + ' notebook runs (a run logs itself when it ends); from the first logged start to the end of the last run before the manuscript '
+                         + R.n('pipeline_run', 'wall_s') + ' s, or ' + R.n('pipeline_run', 'logged_s') + ' s summed over runs (runs side by side overlap).')
         else: lines.append('- Machine and pipeline run time: not recorded by this run (no `numbers/pipeline_run.json`).')
         return '\n'.join(lines)
     if name == 'rest':
