@@ -462,6 +462,7 @@ def _section(R:Render, name:str)->str:
     if name == 'rest':
         out = []
         for f in sorted((R.root/'tables').glob('*.md')):
+            if f.stem.endswith('_episodes'): continue   # per-episode data: kept as CSV for machines, its renderings are not kept
             if f'tables/{f.stem}' not in R.used: out.append(R.tab(f.stem))
         for f in sorted((R.root/'figures').glob('*.png')):
             if f'figures/{f.stem}' not in R.used: out.append(R.fig(f.stem))
