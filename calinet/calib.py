@@ -66,7 +66,7 @@ def ridge_fit(x:np.ndarray,              # Inputs, lead-first (..., 3, T), norma
               w_prior:np.ndarray=None,   # Prior map (3, 12) or (..., 3, 12); None = 0 (GL)
               b_prior:np.ndarray=None,   # Prior bias (12,) or (..., 12); None = 0
              )->tuple[np.ndarray, np.ndarray]: # W (..., 3, 12), b (..., 12), float64
-    "Augmented ridge of method.md §2.1 for one window or a batch; non-finite windows get the prior."
+    "Augmented ridge of `reference.md` §2.1 for one window or a batch; non-finite windows get the prior."
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     ok = _finite(x, y)
     if not ok.all(): x, y = np.where(ok[..., None, None], x, 0.), np.where(ok[..., None, None], y, 0.)

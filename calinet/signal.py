@@ -75,7 +75,7 @@ def rpeaks(x:np.ndarray, # One lead, (T,), or a batch of single-lead signals (B,
            fs:float,     # Sampling rate (Hz)
            min_rel_height:float=0., # Extra (non-reference) gate: drop peaks whose envelope is below this fraction of the envelope's 99th percentile; 0 = exact reference
           ):             # Peak indices: int64 array for (T,) input, list of B arrays for (B, T)
-    "R-peak sample indices with the reference Pan–Tompkins-style detector (method.md §4.4)."
+    "R-peak sample indices with the reference Pan–Tompkins-style detector (`reference.md` §4.4)."
     x = np.asarray(x, dtype=np.float64); one = x.ndim == 1
     xb = x[None] if one else x
     if xb.ndim != 2: raise ValueError(f"rpeaks: expected (T,) or (B, T), got shape {x.shape}")

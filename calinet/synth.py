@@ -38,7 +38,7 @@ class SynthConfig:
     p_female: float = 0.48
     hr_median: float = 70.; hr_sd: float = 14.; hr_range: tuple = (45., 120.)
     beta: float = 0.5                      # lead-field magnitude exponent
-    move: float = 1.75                     # moving-dipole factor m (tuned on folds 1–8: was 2.0; spec default 1.5)
+    move: float = 1.75                     # moving-dipole factor m (tuned on folds 1–8: was 2.0; design default 1.5)
     sd_el_cm: float = 1.5                  # precordial electrode scatter
     sd_heart_cm: float = 1.0               # heart-centre offset (tuned on folds 1–8: was 1.25; drives the calibration-nRMSE tail)
     p_high_v1v2: float = 0.25              # V1/V2 one intercostal space too high
@@ -65,11 +65,11 @@ class SynthConfig:
     p_pac_record: float = 0.03
     p_limb_reversal: float = 0.01; p_precordial_swap: float = 0.005; p_detached: float = 0.003
     cal_window: tuple = (0., 2.)
-    p_cal_fail: float = 0.05               # (tuned on folds 1–8: was 0.08; spec default 0.15)
+    p_cal_fail: float = 0.05               # (tuned on folds 1–8: was 0.08; design default 0.15)
     cal_fail_mix: tuple = (('ectopic', .40), ('em', .25), ('baseline_jump', .15), ('pop', .10), ('burst', .10))
     visits: tuple = ((1, .88), (2, .08), (3, .02), (4, .01), (5, .01))
     quantize_uv: float = 1.                # 0 = keep full float precision in memory
-    p_afib: float = 0.                     # share of records in atrial fibrillation (optional, off by default; the spec suggests 0.05)
+    p_afib: float = 0.                     # share of records in atrial fibrillation (optional, off by default; the cohort design suggests 0.05)
     afib_cv: tuple = (0.15, 0.3)           # AF: coefficient of variation of RR
     afib_hz: tuple = (4., 8.)              # AF: dominant f-wave frequency, Hz
     afib_mv: tuple = (0.05, 0.1)           # AF: f-wave peak-to-peak amplitude in V1, mV

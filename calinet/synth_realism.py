@@ -169,7 +169,7 @@ def recon_rows(S:pd.DataFrame,  # `recon_scores` output (fold, pcc_gl, pcc_pcm, 
 def _sure(M, code): return np.nonzero(M.scp_codes.map(lambda d: d.get(code, -1) >= 100).to_numpy())[0]
 
 def label_consistency(Y:np.ndarray, M:pd.DataFrame, fs:float=500)->list:
-    "Share of likelihood-100 records meeting their code's lead-level criterion (spec §4.7), as table rows."
+    "Share of likelihood-100 records meeting their code's lead-level criterion (`cohort_design.md` §4.7), as table rows."
     rows = []
     for code, col, test, txt in (('CLBBB', 'qrs_ms', lambda v: v >= 120, 'QRS ≥ 120 ms'), ('CRBBB', 'qrs_ms', lambda v: v >= 120, 'QRS ≥ 120 ms'),
                                  ('1AVB', 'pr_ms', lambda v: v > 200, 'PR > 200 ms'), ('LAFB', 'axis_deg', lambda v: v <= -45, 'axis ≤ −45°')):

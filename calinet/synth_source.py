@@ -27,7 +27,7 @@ _SAMENI = dict(
 P, QRS, STT = 0, 1, 2   # kernel groups
 
 _BASE = {}
-def base_kernels(retune:bool=True, # Apply the spec's retuning to textbook lead amplitudes
+def base_kernels(retune:bool=True, # Apply the cohort design's retuning to textbook lead amplitudes
                 )->np.ndarray:     # Kernels (K, 6): tau_s, sigma_s, ax, ay, az, group (a fresh copy: callers edit it)
     "The Sameni normal-beat dipole as vector kernels in beat time (60 bpm)."
     if retune not in _BASE: _BASE[retune] = _base_kernels(retune)    # every patient starts from it: built once
@@ -38,7 +38,7 @@ def _base_kernels(retune):
     for a, (th, al, b) in enumerate(_SAMENI.values()):
         for i, (t, m, s) in enumerate(zip(th, al, b)):
             if retune:
-                if t > 0.5: m *= 0.72          # spec: 0.65; 0.72 puts the NORM median T(V2) inside 0.3–1.0 mV
+                if t > 0.5: m *= 0.72          # design value 0.65; 0.72 puts the NORM median T(V2) inside 0.3–1.0 mV
                 if a == 2 and i == 4: m = -0.30
                 if a == 2 and i == 5: m = 0.75
                 if a == 1 and i in (3, 4, 5): m *= 1.3

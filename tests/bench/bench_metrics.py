@@ -3,7 +3,7 @@
 Run: `python tests/bench/bench_metrics.py [--n 10000] [--n-loop 1000]` (or `make bench`).
 The vectorised path is `calinet.metrics.fiducials` (R peaks with the reference detector, batched) +
 `calinet.metrics.evaluate` (PCC, nRMSE, RMSE by group in normalised units and mV, morphology).
-The baseline is the straightforward per-record numpy loop a reader would write from method.md §4.1–4.2
+The baseline is the straightforward per-record numpy loop a reader would write from `reference.md` §4.1–4.2
 (np.corrcoef per lead, the detector per record, a Python loop over beats); it is timed on `--n-loop`
 episodes and scaled linearly to `--n`, and its values are checked against the vectorised ones.
 """
