@@ -62,14 +62,16 @@ class TrainConfig:
         self.model_args = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(self.model_args).items()}
 
 # %% ../nbs/11_train.ipynb #b4bf49ba
-MODEL_SIZES = dict(
-    reference=dict(unet=dict(chs=(32, 64, 128, 256)), unet_anchor=dict(chs=(32, 64, 128, 256)), calinet_e=dict(chs=(32, 64, 128, 256)),
-                   transformer=dict(d=192, heads=8, layers=6, ffn=768)),
+_REF = RefConfig()
+MODEL_SIZES = dict(   # reference sizes are RefConfig's; narrow: 4× narrower, the Transformer with 10-sample tokens
+    reference=dict(unet=dict(chs=_REF.channels), unet_anchor=dict(chs=_REF.channels), calinet_e=dict(chs=_REF.channels),
+                   transformer=dict(d=_REF.tf_dim, heads=_REF.tf_heads, layers=_REF.tf_layers, ffn=_REF.tf_ffn)),
     narrow=dict(unet=dict(chs=(8, 16, 32, 64)), unet_anchor=dict(chs=(8, 16, 32, 64)), calinet_e=dict(chs=(8, 16, 32, 64)),
                 transformer=dict(d=48, heads=2, layers=6, ffn=192, patch=10)))
 
 RECIPES = dict(
-    reference=dict(sizes='reference', epochs=50, episodes_per_epoch=0, bs=32, patience=10, select_val=0, eval_bs=512, amp=True),
+    reference=dict(sizes='reference', epochs=_REF.epochs, episodes_per_epoch=0, bs=_REF.batch_size, patience=_REF.patience, select_val=0,
+                   eval_bs=512, amp=True),
     cpu=dict(sizes='narrow', epochs=16, episodes_per_epoch=2048, bs=32, patience=4, select_val=256, eval_bs=128, amp=False),
     smoke=dict(sizes='narrow', epochs=1, episodes_per_epoch=16, bs=8, patience=10, select_val=0, eval_bs=64, amp=False))
 
