@@ -72,7 +72,7 @@ MODEL_SIZES = dict(   # reference sizes are RefConfig's; narrow: 4× narrower, t
 RECIPES = dict(
     reference=dict(sizes='reference', epochs=_REF.epochs, episodes_per_epoch=0, bs=_REF.batch_size, patience=_REF.patience, select_val=0,
                    eval_bs=512, amp=True),
-    cpu=dict(sizes='narrow', epochs=16, episodes_per_epoch=2048, bs=32, patience=4, select_val=256, eval_bs=128, amp=False),
+    cpu=dict(sizes='narrow', epochs=24, episodes_per_epoch=2048, bs=32, patience=4, select_val=256, eval_bs=128, amp=False),
     smoke=dict(sizes='narrow', epochs=1, episodes_per_epoch=16, bs=8, patience=10, select_val=0, eval_bs=64, amp=False))
 
 def resolve_recipe(recipe:str, # 'auto', or a key of `RECIPES`
