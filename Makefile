@@ -10,7 +10,7 @@ DATA    ?= data
 export MPLBACKEND := Agg
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: install export data paper smoke test bench clean-nbs check-clean distclean
+.PHONY: install export data paper smoke test bench context clean-nbs check-clean distclean
 
 $(STAMP): setup.py settings.ini
 	@echo "== creating $(VENV) and installing calinet (CPU torch first) =="
@@ -32,6 +32,12 @@ data: export
 
 paper: data
 	$(BIN)/python -m calinet.pipeline --profile $(PROFILE)
+
+# The context that ships with the package (calinet/assets): normaliser and population map of the synthetic cohort's
+# training folds, with the ρ and ρ⁺ parameters that `make paper` fitted on them. Deterministic given the cohort.
+context: data
+	$(BIN)/python -m calinet.apply --data $(DATA)/synth/ptbxl --cache $(DATA)/cache --out calinet/assets/context_synthetic.json \
+		--rho paper/numbers/rho_ref_params.json --rho-plus paper/numbers/rho_plus_params.json
 
 smoke: export
 	$(BIN)/python -m calinet.pipeline --profile smoke
