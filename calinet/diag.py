@@ -19,8 +19,7 @@ from .metrics import boot_indices
 __all__ = ['REF_CHS', 'THRESHOLD_GRID', 'DIAG_FORMAT', 'SPLICE_MODES', 'l3_multi_hot', 'l3_select', 'to_rate', 'clf_inputs',
            'ResUnit', 'RibeiroNet', 'n_params', 'f1_from_counts', 'f1_scores', 'macro_f1', 'binarize',
            'select_thresholds', 'retention', 'internal_split', 'DiagConfig', 'predict_proba', 'fit_classifier',
-           'save_classifier', 'load_classifier', 'splice', 'reconstruct_span', 'method_fns', 'model_fn', 'boot_f1',
-           'f1_table']
+           'save_classifier', 'load_classifier', 'splice', 'reconstruct_span', 'boot_f1', 'f1_table']
 
 # %% ../nbs/12_diag.ipynb #a4a517b2
 def l3_multi_hot(codes:dict,            # One record's scp_codes: code -> likelihood
@@ -296,34 +295,6 @@ def reconstruct_span(cache, rows, norm,     # Cache, its rows, the training-fold
         if out is None: out = np.zeros((len(rows), yh.shape[1], K * Lt), np.float32)
         for j, (r, k) in enumerate(zip(e['row'], e['seg'])): out[pos[r], :, k * Lt:(k + 1) * Lt] = yh[j]
     return out
-
-# %% ../nbs/12_diag.ipynb #e4f23d32
-def method_fns(pop,              # `calinet.calib.PopulationMap` (GL; prior and fallback target)
-               fs:float,         # Data rate (Hz)
-               lam_w:float=1., lam_b:float=.1,
-               rho_params=None,  # `RhoParams` (or dict) for the fallback; None = the reference's values
-              )->dict:           # name -> (xc, yc, xt) -> (B, 12, Lt)
-    "GL, PCM, PCM + fallback(ρ) and template replay as reconstruction methods."
-    from calinet.calib import ridge_apply, calibrate_torch
-    from calinet.perturb import template_replay
-    def cal(score):
-        def f(xc, yc, xt):
-            c = calibrate_torch(torch.as_tensor(xc), torch.as_tensor(yc), pop.W, pop.b, fs, lam_w, lam_b, score=score, params=rho_params)
-            return ridge_apply(np.asarray(xt, np.float64), c['W_eff'].numpy(), c['b_eff'].numpy())
-        return f
-    return dict(GL=lambda xc, yc, xt: pop.apply(xt), PCM=cal('one'), **{'PCM+fallback': cal('rho')},
-                TR=lambda xc, yc, xt: template_replay(yc, xt, fs))
-
-def model_fn(model, bs:int=256, device='cpu'):
-    "A trained reconstruction network (`calinet.model`) as a method: its raw 12-lead output, in eval mode."
-    def f(xc, yc, xt):
-        model.eval(); out = []
-        with torch.inference_mode():
-            for s in range(0, len(xt), bs):
-                a = [torch.as_tensor(v[s:s + bs], dtype=torch.float32, device=device) for v in (xt, xc, yc)]
-                out.append(model(*a).float().cpu().numpy())
-        return np.concatenate(out)
-    return f
 
 # %% ../nbs/12_diag.ipynb #6f5b481d
 def boot_f1(y:np.ndarray,       # Labels (n, C)

@@ -5,7 +5,8 @@ from calinet.data import open_dataset
 from calinet.signal import Normaliser
 from calinet.calib import fit_population
 from calinet.diag import (DiagConfig, l3_select, clf_inputs, to_rate, fit_classifier, save_classifier, load_classifier, predict_proba,
-                          binarize, reconstruct_span, splice, method_fns, f1_table, macro_f1, internal_split, THRESHOLD_GRID)
+                          binarize, reconstruct_span, splice, f1_table, macro_f1, internal_split, THRESHOLD_GRID)
+from calinet.apply import Context, GL, PCM, TemplateReplay, predict_episodes
 
 @pytest.fixture(scope='module')
 def smoke(tmp_path_factory):
@@ -43,7 +44,10 @@ def test_fair_evaluation_end_to_end(smoke):
     cls = lambda Z: binarize(predict_proba(clf, to_rate(Z, cache.fs, 100.)), thr)
     pop = fit_population(cache, norm=norm)
     preds = {'Original': cls(orig), 'Perfect': cls(splice(orig, orig[:, :, 1000:], 1000))}
-    for name, f in method_fns(pop, cache.fs).items():
+    ctx = Context(norm, pop, cache.fs)
+    for m in (GL(ctx), PCM(ctx), PCM(ctx, 'rho'), TemplateReplay(ctx)):
+        name = m.name
+        f = lambda xc, yc, xt, m=m: predict_episodes(m, dict(x_calib=xc, y_calib=yc, x_test=xt), norm, assemble=False)
         R = reconstruct_span(cache, vr, norm, f, 5000)
         fair, all12 = splice(orig, R, 1000, 'fair'), splice(orig, R, 1000, 'all')
         np.testing.assert_array_equal(fair[:, IN_IDX + DERIVED_IDX], orig[:, IN_IDX + DERIVED_IDX])   # measured + derived untouched
