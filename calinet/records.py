@@ -11,7 +11,8 @@ import numpy as np, pandas as pd
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 from .core import LEADS, IN_LEADS, DERIVED_LEADS, RECON_LEADS, derive_limb
-from .data import RecordError, _UNIT
+from .data import RecordError, _UNIT, read_header
+from .synth_io import _write_wfdb16_digital
 from .paper import atomic_write, plot_ecg12, _LAYOUT
 with warnings.catch_warnings():
     warnings.simplefilter('ignore', DeprecationWarning)   # wfdb 4.3 + pandas 3 import warnings
@@ -139,21 +140,49 @@ def _notes(lines, src='')->tuple[dict, dict]:
     return roles, notes
 
 # %% ../nbs/14_records.ipynb #9d05fc17
-def _read_wfdb(hea:Path, fs=None)->Recording:
-    "A WFDB record from its header path; library errors become `RecordError`s naming the file."
-    if hea.stat().st_size == 0: raise RecordError(hea, 'read_error', "empty header file")
+_FMT16 = re.compile(r'16(\+\d+)?')           # format 16, optional byte offset; no samples per frame ('16x2') and no skew ('16:3')
+
+def _read_fmt16(hea:Path)->tuple[dict, np.ndarray]|None:
+    """`calinet.data.read_header`'s header and the (L, T) samples in each signal's own units, computed as `wfdb.rdrecord` does,
+    of a record stored as one format-16 file of exactly the size its header implies; None for any other record."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            r = wfdb.rdrecord(str(hea)[:-4])
-    except Exception as e: raise RecordError(hea, 'read_error', f"cannot read WFDB record ({type(e).__name__}: {e})") from None
-    _check_rate(float(r.fs), fs, hea)
-    if r.p_signal is None or r.n_sig == 0: raise RecordError(hea, 'empty', "no signals")
-    leads = [canonical_lead(n, hea) for n in r.sig_name]
-    factor = np.array([_to_mv(u, hea, f'lead {n}') for n, u in zip(r.sig_name, r.units)])
-    roles, notes = _notes(r.comments or [], hea)
-    meta = dict(format='wfdb', units=dict(zip(leads, r.units)), roles=roles, notes=notes)
-    return Recording(r.p_signal.T * factor[:, None], leads, float(r.fs), str(hea), meta)
+        h = read_header(hea)
+        body = [l.split() for l in map(str.strip, hea.read_text(errors='replace').splitlines()) if l and not l.startswith('#')]
+    except (RecordError, OSError): return None
+    sg, n, T = h['signals'], h['n_sig'], h['sig_len']
+    if not n or not T or '/' in body[0][0] or len({(s['file'], s['offset']) for s in sg}) > 1: return None   # '/': multi-segment
+    if not all(s['name'] for s in sg) or not all(_FMT16.fullmatch(t[1]) for t in body[1:1 + n]): return None
+    dat = hea.parent / sg[0]['file']
+    try:
+        if dat.stat().st_size != sg[0]['offset'] + 2 * n * T: return None
+        d = np.fromfile(dat, '<i2', count=n * T, offset=sg[0]['offset']).reshape(T, n).T
+    except (OSError, ValueError): return None
+    x = d.astype(np.float64, order='C')
+    x -= np.array([s['baseline'] for s in sg], np.float64)[:, None]; x /= np.array([s['gain'] for s in sg])[:, None]
+    x[d == -32768] = np.nan                                                         # WFDB's invalid-sample marker
+    return h, x
+
+def _read_wfdb(hea:Path, fs=None)->Recording:
+    "A WFDB record from its header path (`_read_fmt16`, else `wfdb.rdrecord`); library errors become `RecordError`s naming the file."
+    if hea.stat().st_size == 0: raise RecordError(hea, 'read_error', "empty header file")
+    fast = _read_fmt16(hea)
+    if fast:
+        h, p = fast
+        rate, names, units, comments = h['fs'], [s['name'] for s in h['signals']], [s['units'] for s in h['signals']], h['comments']
+    else:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                r = wfdb.rdrecord(str(hea)[:-4])
+        except Exception as e: raise RecordError(hea, 'read_error', f"cannot read WFDB record ({type(e).__name__}: {e})") from None
+        rate, names, units, comments = float(r.fs), r.sig_name, r.units, r.comments or []
+        p = None if r.p_signal is None or r.n_sig == 0 else r.p_signal.T
+    _check_rate(rate, fs, hea)
+    if p is None: raise RecordError(hea, 'empty', "no signals")
+    leads = [canonical_lead(n, hea) for n in names]
+    p *= np.array([_to_mv(u, hea, f'lead {n}') for n, u in zip(names, units)])[:, None]
+    roles, notes = _notes(comments, hea)
+    return Recording(p, leads, float(rate), str(hea), dict(format='wfdb', units=dict(zip(leads, units)), roles=roles, notes=notes))
 
 # %% ../nbs/14_records.ipynb #f71a7c21
 _COL_UNIT = re.compile(r'^(?P<name>.*?)\s*(?:\((?P<a>[^()]*)\)|\[(?P<b>[^\[\]]*)\]|_(?P<c>[mMuUµμ]?[vV]|m?s))$')
@@ -346,19 +375,20 @@ def _write_csv(rec:Recording, p:Path, notes:list)->Path:
     return p
 
 def _write_wfdb(rec:Recording, hea:Path, notes:list)->Path:
-    "WFDB header + format-16 data at 1000 counts/mV, written in a temporary folder and moved into place."
+    "WFDB header + format-16 data at 1000 counts/mV (`calinet.synth_io`'s writer), written in a temporary folder and moved into place."
     name = hea.name[:-4]
     if not re.fullmatch(r'[-\w]+', name): raise ValueError(f"{hea}: a WFDB record name may hold only letters, digits, '_' and '-'")
-    big = np.nanmax(np.abs(np.where(np.isfinite(rec.signal), rec.signal, 0)), axis=1) if rec.signal.size else np.zeros(len(rec.leads))
+    if not rec.signal.size: raise ValueError(f"{hea}: nothing to write ({len(rec.leads)} leads of {rec.signal.shape[1]} samples)")
+    big = np.nanmax(np.abs(np.where(np.isfinite(rec.signal), rec.signal, 0)), axis=1)
     if (big > 32.767).any(): raise ValueError(f"{hea}: leads {[l for l, b in zip(rec.leads, big) if b > 32.767]} exceed ±32.767 mV, the 16-bit range at 1 µV resolution")
     d = np.round(rec.signal.T * 1000)
-    d = np.where(np.isfinite(d), d, -32768).astype(np.int64)                      # WFDB's invalid-sample marker
+    d = np.where(np.isfinite(d), d, -32768).astype('<i2')                         # WFDB's invalid-sample marker; the rest fits (checked above)
+    fs = int(rec.fs) if rec.fs == int(rec.fs) else rec.fs                           # '500', '360.5': the header's rate as wfdb.wrsamp writes it
     hea.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=hea.parent, prefix=f'.{name}.', suffix='.tmp'))
     try:
-        L = len(rec.leads)
-        wfdb.wrsamp(name, fs=rec.fs, units=['mV'] * L, sig_name=list(rec.leads), d_signal=d, fmt=['16'] * L,
-                    adc_gain=[1000.] * L, baseline=[0] * L, comments=notes, write_dir=str(tmp))
+        _write_wfdb16_digital(tmp / name, d, fs, rec.leads, 1000.)
+        with open(tmp / f'{name}.hea', 'a') as f: f.write(''.join(f'# {l}\n' for l in notes))
         for f in (f'{name}.dat', f'{name}.hea'): os.replace(tmp / f, hea.parent / f)   # data first: a new header never points at old data
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return hea
