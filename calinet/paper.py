@@ -73,7 +73,7 @@ def provenance(profile:str,        # Parameter profile the run used ('smoke', 'd
                 data_fingerprint=data, notebook=notebook, params={k: plain(v) for k, v in params.items()})
 
 # %% ../nbs/05_paper.ipynb #483147b3
-RULES = (('_pct', 1), ('_ms', 0), ('_bpm', 0), ('_uv', 0), ('_s', 2), ('_hz', 2))
+RULES = (('_pct', 1), ('_ms', 0), ('_bpm', 0), ('_uv', 0), ('_s', 2), ('_hz', 2), ('_gain', 4), ('_gain_max', 4))
 
 def decimals_for(name:str)->int:
     "Decimals used to print a value named `name` (see the unit rule)."
