@@ -330,9 +330,13 @@ def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), p
     cal_fail = _mix(rng, cfg.cal_fail_mix)[0] if rng.random() < cfg.p_cal_fail else None
     rt = rr_times(rng, dur, hr, pt['sdnn'], pt['f_resp'], pt['lf_hf'])
     af = pt.get('afib'); K = pt['K']
-    if af:                                      # AF: irregular RR, no P waves (f-waves are added after placement); own stream
+    # AF: irregular RR from its own stream, no P waves (f-waves are added after placement)
+    if af:
         rng_af = np.random.default_rng(_afib_ss(seed, p, 1 + visit))
-        rt = af_rr_times(rng_af, dur, min(hr * af['rate'], cfg.hr_range[1] + 30), af['cv'])   # a fast ventricular response may exceed the sinus range; K = K.copy(); K[K[:, 5] == P, 2:5] = 0.
+        # a fast ventricular response may exceed the sinus range
+        rt = af_rr_times(rng_af, dur, min(hr * af['rate'], cfg.hr_range[1] + 30), af['cv'])
+        K = K.copy()
+        K[K[:, 5] == P, 2:5] = 0.
     force = rng.uniform(cfg.cal_window[0] + 0.2, cfg.cal_window[1] - 0.5) if cal_fail == 'ectopic' else None
     rt, ty = ectopy(rng, rt, p_beat=pt['pvc_rate'] if pt['pvc'] == 'occasional' else 0., bigeminy=pt['pvc'] == 'bigeminy',
                     p_pac=0.05 if pt['pac'] and not af else 0., force_at=force, force_type='V' if rng.random() < 0.75 or af else 'S')
