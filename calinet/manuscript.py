@@ -443,6 +443,11 @@ def _expand(R:Render, text:str)->str:
         raise ValueError(f"unknown placeholder kind {kind!r} in {m.group(0)!r}")
     return re.sub(r'\{\{([^}]*)\}\}', one, text)
 
+def _later(names)->str:
+    "The clause naming runs logged after the main stretch (rerun on their own), or nothing."
+    if not names: return ''
+    return '; rerun later on their own: ' + ', '.join(f'`{n}`' for n in names)
+
 def _section(R:Render, name:str)->str:
     "Generated pieces: sub-templates, the notebook list, weaknesses, reproducibility, the remaining outputs."
     if name in SUBTEMPLATES:
@@ -471,8 +476,9 @@ def _section(R:Render, name:str)->str:
         if (R.root/'numbers/pipeline_run.json').exists():
             v = read_numbers(R.root, 'pipeline_run')
             lines.append(f'- Machine: {v.get("machine", "not recorded")}; the run log covers ' + R.n('pipeline_run', 'steps_logged_n') + ' of '
-                         + R.n('pipeline_run', 'steps_n') + ' notebook runs (a run logs itself when it ends); from the first logged start to the end of the last run before the manuscript '
-                         + R.n('pipeline_run', 'wall_s') + ' s, or ' + R.n('pipeline_run', 'logged_s') + ' s summed over runs (runs side by side overlap).')
+                         + R.n('pipeline_run', 'steps_n') + ' notebook runs (a run logs itself when it ends); its longest unbroken stretch ran '
+                         + R.n('pipeline_run', 'stretch_steps_n') + ' runs in ' + R.n('pipeline_run', 'wall_s') + ' s of wall time, and all runs sum to '
+                         + R.n('pipeline_run', 'logged_s') + ' s (runs side by side overlap)' + _later(v.get('later_steps')) + '.')
         else: lines.append('- Machine and pipeline run time: not recorded by this run (no `numbers/pipeline_run.json`).')
         return '\n'.join(lines)
     if name == 'rest':
