@@ -16,10 +16,11 @@ from .train import read_checkpoint
 from .metrics import boot_indices
 
 # %% auto #0
-__all__ = ['REF_CHS', 'THRESHOLD_GRID', 'DIAG_FORMAT', 'SPLICE_MODES', 'l3_multi_hot', 'l3_select', 'to_rate', 'clf_inputs',
-           'ResUnit', 'RibeiroNet', 'n_params', 'f1_from_counts', 'f1_scores', 'macro_f1', 'binarize',
+__all__ = ['REF_CHS', 'THRESHOLD_GRID', 'DIAG_FORMAT', 'DIAG_CODE', 'SPLICE_MODES', 'l3_multi_hot', 'l3_select', 'to_rate',
+           'clf_inputs', 'ResUnit', 'RibeiroNet', 'n_params', 'f1_from_counts', 'f1_scores', 'macro_f1', 'binarize',
            'select_thresholds', 'retention', 'internal_split', 'DiagConfig', 'predict_proba', 'fit_classifier',
-           'save_classifier', 'load_classifier', 'splice', 'reconstruct_span', 'boot_f1', 'f1_table']
+           'save_classifier', 'load_classifier', 'diag_code_fingerprint', 'splice', 'reconstruct_span', 'boot_f1',
+           'f1_table']
 
 # %% ../nbs/12_diag.ipynb #a4a517b2
 def l3_multi_hot(codes:dict,            # One record's scp_codes: code -> likelihood
@@ -253,6 +254,15 @@ def load_classifier(path, norm=None, fs:float=None, device='cpu')->tuple:
     a = ck['model_args']; m = RibeiroNet(tuple(a['chs']), a['ks'], a['stride'], a['dropout'], a['n_in'], a['n_out'])
     m.load_state_dict(ck['state_dict'])
     return m.to(device).eval(), ck
+
+# %% ../nbs/12_diag.ipynb #ffdc29f9
+DIAG_CODE = ('core', 'signal', 'data', 'diag')   # modules whose source decides a classifier run's inputs and training
+
+def diag_code_fingerprint()->str:
+    "Hash of the source of every calinet module a classifier run depends on."
+    from calinet.paper import fingerprint
+    here = Path(__file__).parent if '__file__' in globals() else Path('../calinet')
+    return fingerprint(*[here/f'{m}.py' for m in DIAG_CODE])
 
 # %% ../nbs/12_diag.ipynb #ce5ab4f8
 SPLICE_MODES = ('fair', 'all')
