@@ -216,7 +216,11 @@ def read_checkpoint(path,             # A torch checkpoint dict written with `we
     "Load a checkpoint dict (weights_only) and check its format, lead order, sampling rate and normaliser against the data."
     p = Path(path)
     if not p.exists(): raise FileNotFoundError(f"{p}: {what} not found")
-    ck = torch.load(p, map_location='cpu', weights_only=True)
+    try:
+        ck = torch.load(p, map_location='cpu', weights_only=True)
+    except Exception as e:
+        msg = (str(e).strip().splitlines() or [''])[0][:200]
+        raise ValueError(f"{p}: not a readable {what} ({'empty file' if p.stat().st_size == 0 else f'{type(e).__name__}: {msg}'})") from None
     if not isinstance(ck, dict) or ck.get('format') != fmt: raise ValueError(f"{p}: not a calinet {what} (format {ck.get('format') if isinstance(ck, dict) else type(ck).__name__}, expected {fmt})")
     if leads is not None and 'leads' in ck and list(leads) != ck['leads']: raise ValueError(f"{p}: {what} lead order {ck['leads']} does not match the data's {list(leads)}")
     if fs is not None and float(fs) != ck['fs']: raise ValueError(f"{p}: {what} was trained at fs={ck['fs']:g} Hz, the data are at {float(fs):g} Hz")
@@ -266,6 +270,14 @@ CURVE_COLS = ('epoch', 'train_loss', *HEADLINE, 'val_score', 'lr', 'episodes_per
 
 def _epoch_seed(seed, rank, epoch): return (int(seed) * 1_000_003 + rank * 7919 + epoch * 104_729) % 2**62
 
+_RESUME_KEYS = ('model', 'model_args', 'config', 'pop', 'rho_params', 'code', 'data_fingerprint', 'seed', 'profile')
+
+def _check_resume(ck:dict, path, want:dict):
+    "Refuse to resume from a `last.pt` written by another run: model, sizes, configuration, population map, ρ, code, data or seed differ."
+    bad = [k for k in _RESUME_KEYS if k in want and ck.get(k) != want[k]]
+    if ck.get('train_state') is None: bad.append('train_state (missing)')
+    if bad: raise ValueError(f"{path}: cannot resume from it: {', '.join(bad)} differ from this run's; delete it or train into another run folder")
+
 def _write_curve(rows, path):
     from calinet.paper import atomic_write
     atomic_write(path, pd.DataFrame(rows, columns=list(CURVE_COLS)).to_csv(index=False))
@@ -306,7 +318,9 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
     ck_args = dict(name=cfg.model, norm=norm, pop=pop, fs=fs, rho_params=rho_params)
     start, best, best_epoch, bad, rows = 0, -math.inf, 0, 0, []
     if resume and (run/'last.pt').exists():
-        ck = torch.load(run/'last.pt', map_location='cpu', weights_only=True)
+        ck = read_checkpoint(run/'last.pt', CKPT_FORMAT, norm, fs, LEADS, what='resume checkpoint')
+        _check_resume(ck, run/'last.pt', dict(model=cfg.model, model_args=plain(getattr(m, 'model_args', {})), pop=plain(pop),
+                                              rho_params=plain(rho_params) if rho_params is not None else None, **plain(meta)))
         m.load_state_dict(ck['state_dict']); ts = ck['train_state']
         opt.load_state_dict(ts['opt']); sched.load_state_dict(ts['sched'])
         start, best, best_epoch, bad, rows = ts['epoch'], ts['best'], ts['best_epoch'], ts['bad'], ts['rows']
@@ -323,12 +337,14 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
     epoch = start
     for epoch in range(start + 1, cfg.epochs + 1):
         if stop: break
-        gen.manual_seed(_epoch_seed(cfg.seed, rank, epoch)); torch.manual_seed(_epoch_seed(cfg.seed, rank, epoch) + 1)
+        gen.manual_seed(_epoch_seed(cfg.seed, 0, epoch))               # the single-process episode stream on every rank
+        torch.manual_seed(_epoch_seed(cfg.seed, rank, epoch) + 1)      # dropout: per rank
         lr = opt.param_groups[0]['lr']; net.train(); losses, skipped = [], 0
         if dev.type == 'cuda': torch.cuda.synchronize(dev)
         t0 = time.time()
         for _ in tqdm(range(steps), desc=f'{cfg.model} epoch {epoch}/{cfg.epochs}', disable=not progress or rank > 0, mininterval=5, leave=False):
-            ep = sample_episodes(sig, lens, lbs, gen, lc, lt, gaps)
+            ep = sample_episodes(sig, lens, cfg.bs, gen, lc, lt, gaps)
+            if world > 1: ep = {k: v[rank * lbs:(rank + 1) * lbs] for k, v in ep.items()}   # this rank's slice of the global batch
             opt.zero_grad(set_to_none=True); tot = 0.
             for i in range(0, lbs, micro):
                 s = slice(i, i + micro); sync = i + micro >= lbs or world == 1
