@@ -4,13 +4,13 @@
 
 # %% ../nbs/03_data.ipynb #10015d64
 from __future__ import annotations
-import ast, json, multiprocessing, os, re, shutil, time, warnings, hashlib
+import ast, errno, json, multiprocessing, os, re, secrets, shutil, socket, time, warnings, hashlib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 import numpy as np, pandas as pd
 from scipy import io as sio
-from .core import LEADS, SUPERCLASSES, split_folds, einthoven_residual, derive_limb, partial_dir, clear_partial
+from .core import LEADS, SUPERCLASSES, DERIVED_LEADS, split_folds, einthoven_residual, derive_limb, _pid_alive
 from .signal import highpass, resample
 with warnings.catch_warnings():
     warnings.simplefilter('ignore', DeprecationWarning)   # wfdb 4.3 + pandas 3 import warnings
@@ -174,14 +174,15 @@ def read_header(hea)->dict:
         for l in body[1:1 + n_sig]:
             t = l.split(maxsplit=8)
             fmt, _, off = t[1].partition('+'); fmt = re.split(r'[x:]', fmt)[0]
-            g = t[2] if len(t) > 2 else '200'
+            g = t[2] if len(t) > 2 else '0'                                      # no gain field: uncalibrated, like a gain of 0
             m = re.match(r'^([-+0-9.eE]+)(?:\(([-0-9]+)\))?(?:/(\S+))?$', g)
-            gain = float(m.group(1)) or 200.
             zero = int(t[4]) if len(t) > 4 else 0
-            sig.append(dict(file=t[0], fmt=fmt, offset=int(off or 0), gain=gain, baseline=int(m.group(2)) if m.group(2) is not None else zero,
+            sig.append(dict(file=t[0], fmt=fmt, offset=int(off or 0), gain=float(m.group(1)), baseline=int(m.group(2)) if m.group(2) is not None else zero,
                             units=m.group(3) or 'mV', name=t[8].strip() if len(t) > 8 else ''))
         if len(sig) != n_sig: raise ValueError(f"{len(sig)} signal lines for {n_sig} signals")
     except (IndexError, ValueError, AttributeError) as e: raise RecordError(hea, 'read_error', f"cannot parse header ({type(e).__name__}: {e})") from None
+    unc = [s['name'] or f'signal {k + 1}' for k, s in enumerate(sig) if s['gain'] == 0]
+    if unc: raise RecordError(hea, 'uncalibrated', f"lead {', '.join(unc)}: ADC gain 0 (or none): uncalibrated, the amplitude in mV is unknown")
     return dict(fs=fs, n_sig=n_sig, sig_len=sig_len, signals=sig, comments=com)
 
 # %% ../nbs/03_data.ipynb #7c98e039
@@ -192,10 +193,10 @@ def _check(x, src, fs, min_s):
     if x.shape[1] < min_s * fs: raise RecordError(src, 'too_short', f"{x.shape[1]} samples = {x.shape[1] / fs:.2f} s, need at least {min_s} s")
     return x
 
-def _header_checks(h, hea, fs):
-    "Expected sampling rate, 12 standard leads, known units; returns (lead order, unit factors)."
+def _header_checks(h, hea, fs, derived=()):
+    "Expected sampling rate, 12 standard leads (`derived`: names to be appended), known units; returns (lead order, unit factors)."
     if fs is not None and abs(h['fs'] - fs) > 1e-6: raise RecordError(hea, 'wrong_fs', f"sampling rate {h['fs']:g} Hz, expected {fs:g} Hz")
-    order = lead_order([s['name'] for s in h['signals']], hea)
+    order = lead_order([s['name'] for s in h['signals']] + list(derived), hea)
     u = [s['units'].strip().lower() for s in h['signals']]
     if any(v not in _UNIT for v in u): raise RecordError(hea, 'read_error', f"unsupported units {sorted(set(u))}")
     return order, np.array([_UNIT[v] for v in u])
@@ -223,23 +224,41 @@ def read_wfdb(stem,              # Record path without extension (e.g. root/'rec
     return _check((x * unit[:, None])[order], stem, h['fs'], min_s), h['fs']
 
 # %% ../nbs/03_data.ipynb #d3b767e9
-def read_cpsc_record(stem,           # Record path without extension (e.g. root/'g1/A0001')
-                     fs:float=None,  # Expected sampling rate (Hz)
-                     min_s:float=0., # Minimum duration (s)
-                    )->tuple[np.ndarray, float]: # ((12, T) float64 mV, fs)
-    "One CPSC2018 (Challenge 2020) record from its `.hea` + MATLAB v4 `.mat`."
+def _missing_limb(names)->list:
+    "Those of III, aVR, aVL, aVF that `names` lacks when it has every other calinet lead (they follow from I and II); else []."
+    up = {_ALIAS.get(str(n).strip().upper(), str(n).strip().upper()) for n in names}
+    miss = [l for l in LEADS if l.upper() not in up]
+    return miss if set(miss) <= set(DERIVED_LEADS) else []
+
+def _derived_note(der)->str: return f"{', '.join(der)} derived from I and II"
+
+def _read_cpsc(stem, fs=None, min_s=0.)->tuple[np.ndarray, float, list]:
+    "`read_cpsc_record`'s record and rate, and the leads it derived from I and II."
     stem = Path(stem); hea, mat = Path(f'{stem}.hea'), Path(f'{stem}.mat')
     for p in (hea, mat):
         if not p.exists(): raise RecordError(p, 'missing_file', "file not found")
-    h = read_header(hea); order, unit = _header_checks(h, hea, fs)
+    h = read_header(hea); sg = h['signals']
+    der = _missing_limb([s['name'] for s in sg])
+    order, unit = _header_checks(h, hea, fs, der)
     try: m = sio.loadmat(mat)
     except Exception as e: raise RecordError(mat, 'read_error', f"cannot read MATLAB file ({type(e).__name__}: {e})") from None
     if 'val' not in m: raise RecordError(mat, 'read_error', f"no variable 'val' (found {[k for k in m if not k.startswith('__')]})")
     v = np.asarray(m['val'])
     if v.shape != (h['n_sig'], h['sig_len']): raise RecordError(mat, 'header_mismatch', f"'val' has shape {v.shape}, header says ({h['n_sig']}, {h['sig_len']})")
-    sg = h['signals']
     x = (v - np.array([s['baseline'] for s in sg])[:, None]) / np.array([s['gain'] for s in sg])[:, None] * unit[:, None]
-    return _check(x[order], stem, h['fs'], min_s), h['fs']
+    if der:
+        limb = dict(zip(DERIVED_LEADS, derive_limb(x[order[0]], x[order[1]])))
+        x = np.concatenate([x, np.stack([limb[l] for l in der])])
+    return _check(x[order], stem, h['fs'], min_s), h['fs'], der
+
+def read_cpsc_record(stem,           # Record path without extension (e.g. root/'g1/A0001')
+                     fs:float=None,  # Expected sampling rate (Hz)
+                     min_s:float=0., # Minimum duration (s)
+                    )->tuple[np.ndarray, float]: # ((12, T) float64 mV, fs)
+    "One CPSC2018 (Challenge 2020) record from its `.hea` + MATLAB v4 `.mat`; absent III, aVR, aVL, aVF are derived (with a warning)."
+    x, f, der = _read_cpsc(stem, fs, min_s)
+    if der: warnings.warn(f"{stem}: {_derived_note(der)}")
+    return x, f
 
 # %% ../nbs/03_data.ipynb #fdcfc1e2
 def _need(root, *names):
@@ -250,24 +269,66 @@ def _superclasses(codes:dict, diag:pd.Series, min_likelihood)->list:
     "Diagnostic superclasses of one record's scp_codes dict (example_physionet rule if min_likelihood is None)."
     return sorted({diag[c] for c, lik in codes.items() if c in diag.index and (min_likelihood is None or float(lik) >= min_likelihood)})
 
+def _utf8_error(p:Path)->str:
+    "Where file `p` first stops being UTF-8: 'line L (<first column> <value>): byte 0xXX at offset N'; '' if it is UTF-8."
+    b = p.read_bytes()
+    try: b.decode('utf-8')
+    except UnicodeDecodeError as e: at = e.start
+    else: return ''
+    row = b[b.rfind(b'\n', 0, at) + 1:].split(b'\n', 1)[0]
+    col = b.split(b'\n', 1)[0].split(b',', 1)[0].decode('utf-8', 'replace').strip()
+    key = row.split(b',', 1)[0].decode('utf-8', 'replace')
+    line = b.count(b'\n', 0, at) + 1
+    return f"line {line} ({col + ' ' if col else ''}{key}): byte 0x{b[at]:02x} at offset {at}"
+
+def _read_csv(p:Path, **kw)->pd.DataFrame:
+    "`pd.read_csv`, or a ValueError naming the file and the line where it is not UTF-8."
+    try: return pd.read_csv(p, **kw)
+    except UnicodeDecodeError as e: where = _utf8_error(p) or str(e)
+    raise ValueError(f"{p}: {where} is not UTF-8 (save the file as UTF-8)")
+
+# %% ../nbs/03_data.ipynb #5c0de5a1
+def _scp_codes(csv, i, s)->dict:
+    "One row's `scp_codes` as a dict code -> likelihood, or a ValueError naming the file, the ecg_id and the problem."
+    try: codes = ast.literal_eval(s)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError): raise ValueError(f"{csv}: ecg_id {i}: scp_codes {s!r} is not a dict literal") from None
+    if not isinstance(codes, dict): raise ValueError(f"{csv}: ecg_id {i}: scp_codes {s!r} is not a dict of code -> likelihood (found a {type(codes).__name__})")
+    for c, lik in codes.items():
+        if not isinstance(c, str): raise ValueError(f"{csv}: ecg_id {i}: scp_codes {s!r} is not a dict of code -> likelihood (code {c!r} is not a string)")
+        if isinstance(lik, bool) or not isinstance(lik, (int, float)) or not np.isfinite(lik):
+            raise ValueError(f"{csv}: ecg_id {i}: scp_codes {s!r} is not a dict of code -> likelihood (likelihood {lik!r} of {c!r} is not a number)")
+    return codes
+
+def _check_ids(csv, db:pd.DataFrame):
+    "ValueError naming `csv` and the rows if an ecg_id is empty or repeated, or a patient_id or file name is empty or malformed."
+    ids = pd.to_numeric(pd.Series(db.index), errors='coerce')
+    bad = np.flatnonzero(ids.isna().values | (ids % 1 != 0).values) + 2
+    if len(bad): raise ValueError(f"{csv}: ecg_id empty or not an integer on line {bad[:10].tolist()}")
+    dup = db.index[db.index.duplicated()].unique()
+    if len(dup): raise ValueError(f"{csv}: duplicated ecg_id {dup[:10].tolist()} (lines {(np.flatnonzero(db.index.isin(dup)) + 2)[:20].tolist()}): the same ECG would count twice and could be in training and in a held-out fold")
+    pid = pd.to_numeric(db.patient_id, errors='coerce')
+    bad = db.index[pid.isna().values | (pid % 1 != 0).values]
+    if len(bad): raise ValueError(f"{csv}: patient_id empty or not an integer for ecg_id {bad[:10].tolist()}")
+    for c in ('filename_hr', 'filename_lr'):
+        bad = db.index[db[c].isna().values | (db[c].astype(str).str.strip() == '').values]
+        if len(bad): raise ValueError(f"{csv}: {c} empty for ecg_id {bad[:10].tolist()}")
+
 # %% ../nbs/03_data.ipynb #34a97606
 def read_ptbxl_meta(root,                          # PTB-XL root folder
                     min_likelihood:float=100.,     # Count a diagnostic code only at this likelihood or above; None = any
                    )->pd.DataFrame:
     "One row per PTB-XL record: ids, fold, multi-hot superclasses, file names."
-    root = Path(root); _need(root, 'ptbxl_database.csv', 'scp_statements.csv')
-    db = pd.read_csv(root / 'ptbxl_database.csv', index_col='ecg_id')
+    root = Path(root); _need(root, 'ptbxl_database.csv', 'scp_statements.csv'); csv = root / 'ptbxl_database.csv'
+    db = _read_csv(csv, index_col='ecg_id')
     miss = {'patient_id', 'scp_codes', 'strat_fold', 'filename_lr', 'filename_hr'} - set(db.columns)
-    if miss: raise ValueError(f"{root / 'ptbxl_database.csv'}: missing columns {sorted(miss)}")
-    scp = pd.read_csv(root / 'scp_statements.csv', index_col=0)
+    if miss: raise ValueError(f"{csv}: missing columns {sorted(miss)}")
+    scp = _read_csv(root / 'scp_statements.csv', index_col=0)
     if not {'diagnostic', 'diagnostic_class'} <= set(scp.columns): raise ValueError(f"{root / 'scp_statements.csv'}: needs columns 'diagnostic' and 'diagnostic_class'")
     diag = scp.loc[scp.diagnostic == 1, 'diagnostic_class']
-    def parse(i, s):
-        try: return ast.literal_eval(s)
-        except (ValueError, SyntaxError): raise ValueError(f"{root / 'ptbxl_database.csv'}: ecg_id {i}: scp_codes {s!r} is not a dict literal") from None
-    codes = [parse(i, s) for i, s in db.scp_codes.items()]
+    _check_ids(csv, db)
+    codes = [_scp_codes(csv, i, s) for i, s in db.scp_codes.items()]
     bad = db.index[~db.strat_fold.isin(range(1, 11))]
-    if len(bad): raise ValueError(f"{root / 'ptbxl_database.csv'}: strat_fold outside 1..10 for ecg_id {list(bad[:5])}")
+    if len(bad): raise ValueError(f"{csv}: strat_fold outside 1..10 for ecg_id {list(bad[:5])}")
     cls = [_superclasses(c, diag, min_likelihood) for c in codes]
     m = pd.DataFrame(dict(record_id=db.index.astype(str), ecg_id=db.index.values, patient_id=db.patient_id.astype(float).astype(np.int64).values,
                           fold=db.strat_fold.astype(int).values, path_hr=db.filename_hr.values, path_lr=db.filename_lr.values))
@@ -281,11 +342,13 @@ CPSC_SUPER = dict(NORM={'426783006'}, CD={'270492004', '59118001', '713427006', 
 
 def _hea_info(p:Path)->dict:
     "Record line and comments of a Challenge header, without reading samples."
-    lines = p.read_text().splitlines()
+    lines = p.read_text(errors='replace').splitlines()                          # as read_header (and wfdb) read headers
     tok = lines[0].split() if lines else []
     if len(tok) < 4: raise ValueError(f"{p}: first line {lines[:1]} is not a WFDB record line")
     c = {k.strip().lower(): v.strip() for k, v in (l.lstrip('#').split(':', 1) for l in lines if l.startswith('#') and ':' in l)}
-    return dict(n_sig=int(tok[1]), fs_file=float(tok[2].split('/')[0]), n_file=int(tok[3]), dx=c.get('dx', ''), age=c.get('age', ''), sex=c.get('sex', ''))
+    if '\ufffd' in c.get('dx', ''): raise ValueError(f"{p}: #Dx line {c['dx']!r} holds a byte that is not UTF-8")
+    try: return dict(n_sig=int(tok[1]), fs_file=float(tok[2].split('/')[0]), n_file=int(tok[3]), dx=c.get('dx', ''), age=c.get('age', ''), sex=c.get('sex', ''))
+    except ValueError as e: raise ValueError(f"{p}: record line {lines[0]!r} cannot be parsed ({e})") from None
 
 # %% ../nbs/03_data.ipynb #887f7909
 def read_cpsc_meta(root)->pd.DataFrame:
@@ -442,31 +505,122 @@ def cache_key(src_dir, dataset:str='ptbxl', fs:float=500, highpass_hz:float=0.5,
     s = json.dumps([str(Path(src_dir).resolve()), padlen, min_s, min_likelihood, CACHE_VERSION])
     return f"{dataset}_fs{fs:g}_hp{highpass_hz or 0:g}_{hashlib.sha256(s.encode()).hexdigest()[:10]}"
 
+# %% ../nbs/03_data.ipynb #3f1a2b7c
+def _source_files(dataset, src, meta:pd.DataFrame, fs)->list[str]:
+    "Every file (relative to `src`) a cache is built from: the tables, each record's header and samples, a synthetic cohort's stamp."
+    if dataset == 'ptbxl':
+        col = 'path_lr' if fs == 100 else 'path_hr'                            # the records `_work` reads at this rate
+        out = ['ptbxl_database.csv', 'scp_statements.csv'] + [f'{p}{e}' for p in meta[col] for e in ('.hea', '.dat')]
+    elif dataset == 'cpsc': out = [f'{p}{e}' for p in meta.path for e in ('.hea', '.mat')]
+    else: out = ['ecg_tracings.hdf5', 'annotations/gold_standard.csv']
+    return out + ['synth_cohort.json']
+
+def _stamps(src, files)->dict:
+    "Size and modification time (ns) of each file, by `os.stat` only (no bytes read): relative name -> [size, mtime_ns], None if missing."
+    out, src = {}, f'{src}{os.sep}'
+    for f in files:
+        try: st = os.stat(src + f)
+        except OSError: st = None
+        out[f] = None if st is None else [st.st_size, st.st_mtime_ns]
+    return out
+
 # %% ../nbs/03_data.ipynb #f53f7eee
 def _work(job):
-    "Worker: read and prepare one chunk of records; returns [(signal or None, skip, detail, metrics)]."
+    "Worker: read and prepare one chunk of records; returns [(signal or None, skip, detail or note, metrics)]."
     dataset, src, rows, fs, hz, padlen, min_s = job; src = Path(src); out = []
     xs = read_code_tracings(src, [r['index'] for r in rows]) if dataset == 'code' else None
     for k, r in enumerate(rows):
+        der = []
         try:
             if dataset == 'code': x, f0, name = xs[k], 400., f"{src / 'ecg_tracings.hdf5'}[{r['index']}]"
-            elif dataset == 'cpsc': (x, f0), name = read_cpsc_record(src / r['path']), src / r['path']
+            elif dataset == 'cpsc': (x, f0, der), name = _read_cpsc(src / r['path'], fs=500.), src / r['path']   # CPSC2018 is 500 Hz: another rate is refused
             elif fs == 100: (x, f0), name = read_wfdb(src / r['path_lr'], fs=100), src / r['path_lr']
             else: (x, f0), name = read_wfdb(src / r['path_hr'], fs=500), src / r['path_hr']
             sig, met = prepare_record(x, f0, fs, hz, padlen, min_s, trim=dataset == 'code', src=name)
-            out.append((sig, '', '', met))
+            out.append((sig, '', _derived_note(der) if der else '', met))
         except RecordError as e: out.append((None, e.reason, str(e), {}))
     return out
 
 # %% ../nbs/03_data.ipynb #6958b1d5
-def _cache_valid(path:Path, info:dict)->bool:
+_SETTINGS = ('version', 'dataset', 'fs', 'highpass_hz', 'padlen', 'min_s', 'min_likelihood', 'source_fingerprint')
+
+def _few(names, k=5)->str: return ', '.join(names[:k]) + (f', ... ({len(names) - k} more)' if len(names) > k else '')
+
+def _cache_state(path:Path, info:dict, stamps:dict)->str:
+    "Why the cache at `path` cannot be re-used: '' if it can (same settings and fingerprint, complete, every source file unchanged)."
     try: old = json.loads((path / 'info.json').read_text())
-    except (OSError, ValueError): return False
-    same = all(old.get(k) == info[k] for k in ('version', 'dataset', 'fs', 'highpass_hz', 'padlen', 'min_s', 'min_likelihood', 'source_fingerprint'))
+    except (OSError, ValueError): return 'no readable info.json'
+    diff = [k for k in _SETTINGS if old.get(k) != info[k]]
+    if diff: return f"{', '.join(diff)} changed" + (" (the dataset's tables or headers were edited)" if 'source_fingerprint' in diff else '')
     sig = path / 'signals.f32'
-    return same and sig.exists() and sig.stat().st_size == 4 * 12 * old.get('n_samples', -1) and (path / 'meta.csv').exists()
+    if not sig.exists() or sig.stat().st_size != 4 * 12 * old.get('n_samples', -1) or not (path / 'meta.csv').exists(): return 'signals.f32 or meta.csv missing or of the wrong size'
+    try: built = json.loads((path / 'sources.json').read_text())['files']
+    except (OSError, ValueError, KeyError, TypeError): return 'no sizes and times of its source files (written by an older calinet)'
+    if built == stamps: return ''
+    changed = sorted(f for f in stamps.keys() | built.keys() if stamps.get(f) != built.get(f))
+    return f"{len(changed)} source file{'s' if len(changed) > 1 else ''} changed since it was built: {_few(changed)}"
 
 def _counts(s)->dict: return {k: int(v) for k, v in pd.Series(s)[pd.Series(s) != ''].value_counts().sort_index().items()}
+
+# %% ../nbs/03_data.ipynb #8c3e5f21
+_STALE_S = 3600.        # a build folder nobody has written to for this long (s) is abandoned, whoever made it
+
+def _owner()->str:
+    "Host name plus a tag of this kernel boot and PID namespace: process ids are only comparable between processes with the same owner."
+    ids = []
+    for f in ('/proc/sys/kernel/random/boot_id', '/proc/self/ns/pid'):
+        try: ids.append(os.readlink(f) if f.endswith('/pid') else Path(f).read_text().strip())
+        except OSError: ids.append('')
+    host = re.sub(r'[^A-Za-z0-9_.]', '_', socket.gethostname()) or 'host'
+    return f"{host}.{hashlib.sha256('|'.join(ids).encode()).hexdigest()[:8]}"
+
+def _build_dir(path:Path, kind:str='tmp')->Path:
+    "Hidden folder beside `path` for a build in progress ('tmp') or a replaced cache ('old'), unique across hosts, containers and calls."
+    return path.parent / f'.{path.name}.{kind}-{_owner()}-{os.getpid()}-{secrets.token_hex(4)}'
+
+def _idle_s(d:Path)->float:
+    "Seconds since folder `d` or a file in it was last written (0 if it cannot be read: someone is working on it)."
+    try: t = max([d.stat().st_mtime] + [e.stat().st_mtime for e in os.scandir(d)])
+    except OSError: return 0.
+    return time.time() - t
+
+# %% ../nbs/03_data.ipynb #9d4f6a32
+def _stale(tail:str, d:Path)->bool:
+    "Whether build folder `d` (`tail`: its name after '.<cache>.') is abandoned: a replaced copy, a build of a gone process of this owner, or idle."
+    kind, _, rest = tail.partition('-'); part = rest.split('-')
+    if kind == 'old': return True                              # needed only between two renames; nobody reads it
+    if kind != 'tmp': return False
+    if _idle_s(d) > _STALE_S: return True
+    if len(part) == 3: return part[0] == _owner() and part[1].isdigit() and not _pid_alive(int(part[1]))
+    return len(part) == 1 and part[0].isdigit() and not _pid_alive(int(part[0])) and _idle_s(d) > 60   # older calinet: '.<cache>.tmp-PID'
+
+def _clear_stale(path:Path)->list:
+    "Remove the abandoned build folders of `path` (see `_stale`), with a warning naming them; return their names."
+    pre, out = f'.{path.name}.', []
+    for d in sorted(path.parent.iterdir()) if path.parent.is_dir() else []:
+        if d.name.startswith(pre) and d.is_dir() and _stale(d.name[len(pre):], d):
+            shutil.rmtree(d, ignore_errors=True)
+            out.append(d.name)
+    if out: warnings.warn(f"{path}: removed {len(out)} partial build(s) left by stopped runs: {', '.join(out)}")
+    return out
+
+# %% ../nbs/03_data.ipynb #be6f8c54
+def _install(tmp:Path, path:Path, keep)->bool:
+    "Rename the finished build `tmp` to `path`; if `keep()` accepts a cache another process put there first, use it and drop `tmp`. True if `tmp` was installed."
+    for _ in range(10):
+        if path.exists() and keep():
+            shutil.rmtree(tmp, ignore_errors=True)
+            return False
+        old = _build_dir(path, 'old')
+        try: os.rename(path, old)                              # the cache being replaced, out of the way
+        except FileNotFoundError: pass                         # none, or another process moved it
+        try:
+            os.rename(tmp, path)
+            return True
+        except OSError as e:
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST): raise
+        finally: shutil.rmtree(old, ignore_errors=True)
+    raise RuntimeError(f"{path}: other processes kept replacing this folder; {tmp.name} was not installed")
 
 # %% ../nbs/03_data.ipynb #d81d224e
 def prepare_cache(src_dir,                 # Dataset folder (PTB-XL root, CPSC2018 folder or CODE-test root)
@@ -490,17 +644,19 @@ def prepare_cache(src_dir,                 # Dataset folder (PTB-XL root, CPSC20
     src = Path(src_dir)
     if not src.is_dir(): raise FileNotFoundError(f"{src}: dataset folder not found")
     meta = _table(dataset, src, min_likelihood)
+    stamps = _stamps(src, _source_files(dataset, src, meta, fs))            # before any record is read: an edit during the build is seen next time
     info = dict(version=CACHE_VERSION, dataset=dataset, fs=float(fs), highpass_hz=float(highpass_hz or 0), padlen=padlen, min_s=float(min_s),
                 min_likelihood=min_likelihood, source_fingerprint=_source_fingerprint(dataset, src), source_name=src.resolve().name)
     path = Path(cache_dir) / cache_key(src, dataset, fs, highpass_hz, padlen, min_s, min_likelihood)
-    if not force and _cache_valid(path, info): return path
-    path.parent.mkdir(parents=True, exist_ok=True); clear_partial(path, warnings.warn)   # builds of killed runs: removed, with a warning
-    tmp = partial_dir(path); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir()
+    why = 'force=True' if force else _cache_state(path, info, stamps)
+    if not why: return path
+    if path.exists() and not force: print(f"calinet: rebuilding the cache {path.name}: {why}", flush=True)
+    path.parent.mkdir(parents=True, exist_ok=True); _clear_stale(path)   # builds of killed runs, replaced copies: removed, with a warning
+    tmp = _build_dir(path); tmp.mkdir()
     try:
         _write_cache(tmp, src, meta, info, fs, highpass_hz, padlen, min_s, screen, n_workers, chunk, errors, progress, mp_context)
-        old = partial_dir(path, 'old')
-        if path.exists(): os.rename(path, old)
-        os.rename(tmp, path); shutil.rmtree(old, ignore_errors=True)
+        (tmp / 'sources.json').write_text(json.dumps(dict(files=stamps)))
+        _install(tmp, path, (lambda: False) if force else (lambda: not _cache_state(path, info, stamps)))
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return path
 
@@ -531,6 +687,7 @@ def _write_cache(tmp, src, meta, info, fs, hz, padlen, min_s, screen, n_workers,
     sr[meta.skip.values != ''] = ''
     meta.to_csv(tmp / 'meta.csv', index=False)
     info.update(n_records=len(meta), n_samples=int(pos), n_kept=int((meta.skip == '').sum()), skipped=_counts(meta.skip.values),
+                derived=_counts(np.where(meta.skip.values == '', meta.detail.values, '')),
                 screen=asdict(scr) if scr else None, screened=_counts(sr), seconds=round(time.time() - t0, 2),
                 created=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
     (tmp / 'info.json').write_text(json.dumps(info, indent=1))
@@ -615,20 +772,22 @@ def write_smoke_fixture(root, dataset:str='ptbxl', n_records:int=60, seed:int=0)
     "Write a small fixture cohort in the real layout of `dataset` (atomically; skipped if complete)."
     root = Path(root)
     if (root / '.complete').exists(): return root
-    clear_partial(root, warnings.warn); tmp = partial_dir(root); shutil.rmtree(tmp, ignore_errors=True)
-    if dataset == 'ptbxl':
-        x, _ = fixture_ecg(n_records, 5000, 500, seed)
-        write_ptbxl_fixture(tmp, x, _smoke_labels(n_records, seed), patient_id=np.arange(n_records) // 2 + 1)
-    elif dataset == 'cpsc':
-        rng = np.random.default_rng(seed)
-        write_cpsc_fixture(tmp, [fixture_ecg(1, int(rng.integers(3000, 15000)), 500, seed + k)[0][0] for k in range(n_records)])
-    elif dataset == 'code':
-        rng = np.random.default_rng(seed)
-        write_code_fixture(tmp, [fixture_ecg(1, int(rng.choice([2800, 4000])), 400, seed + k)[0][0] for k in range(n_records)],
-                           labels=(rng.random((n_records, 6)) < 0.1).astype(int))
-    else: raise ValueError(f"unknown dataset {dataset!r}")
-    (tmp / '.complete').write_text('ok\n')
-    shutil.rmtree(root, ignore_errors=True); root.parent.mkdir(parents=True, exist_ok=True); os.rename(tmp, root)
+    root.parent.mkdir(parents=True, exist_ok=True); _clear_stale(root); tmp = _build_dir(root)
+    try:
+        if dataset == 'ptbxl':
+            x, _ = fixture_ecg(n_records, 5000, 500, seed)
+            write_ptbxl_fixture(tmp, x, _smoke_labels(n_records, seed), patient_id=np.arange(n_records) // 2 + 1)
+        elif dataset == 'cpsc':
+            rng = np.random.default_rng(seed)
+            write_cpsc_fixture(tmp, [fixture_ecg(1, int(rng.integers(3000, 15000)), 500, seed + k)[0][0] for k in range(n_records)])
+        elif dataset == 'code':
+            rng = np.random.default_rng(seed)
+            write_code_fixture(tmp, [fixture_ecg(1, int(rng.choice([2800, 4000])), 400, seed + k)[0][0] for k in range(n_records)],
+                               labels=(rng.random((n_records, 6)) < 0.1).astype(int))
+        else: raise ValueError(f"unknown dataset {dataset!r}")
+        (tmp / '.complete').write_text('ok\n')
+        _install(tmp, root, lambda: (root / '.complete').exists())         # another process finished the same cohort first: use it
+    finally: shutil.rmtree(tmp, ignore_errors=True)
     return root
 
 # %% ../nbs/03_data.ipynb #8b5ef8b1
@@ -650,8 +809,22 @@ def dataset_source(data_dir,              # Dataset folder; '' = the tiny synthe
                    smoke_records:int=60,  # Records of the smoke cohort
                    seed:int=0,            # Seed of the smoke cohort
                   )->Path:
-    "Folder a dataset is read from: `data_dir`, or the smoke cohort (generated if missing) when it is ''."
-    return smoke_source(cache_dir, dataset, smoke_records, seed) if not data_dir else Path(data_dir)
+    "Folder a dataset is read from: `data_dir`, or the smoke cohort (generated if missing, and said so) when it is ''."
+    if data_dir: return Path(data_dir)
+    print(f"calinet: data_dir is empty, so the synthetic smoke cohort is used ({dataset}, {smoke_records} records, seed {seed}; "
+          f"smoke_src/{dataset}_n{smoke_records}_s{seed} in the cache folder)", flush=True)
+    return smoke_source(cache_dir, dataset, smoke_records, seed)
+
+# %% ../nbs/03_data.ipynb #d08bae76
+def _require_usable(c:Cache, src)->Cache:
+    "`c`, or a ValueError naming `src` and the counts per reason when not one of its records is usable."
+    if c.usable.any(): return c
+    k, n = c.counts(), len(c)
+    say = lambda d: ', '.join(f'{r}: {m}' for r, m in d.items()) or 'none'
+    where = f"each record's reason is in {c.path / 'meta.csv'}, columns skip, detail and screen"
+    if not n: raise ValueError(f"{src}: the dataset table lists no records")
+    if sum(k['skip'].values()) == n: raise ValueError(f"{src}: all {n} records were skipped ({say(k['skip'])}); {where}")
+    raise ValueError(f"{src}: none of its {n} records is usable: skipped {say(k['skip'])}; excluded by the screen {say(k['screen'])} (screen=False keeps those); {where}")
 
 def open_dataset(data_dir,                # Dataset folder; '' = the tiny synthetic smoke cohort
                  cache_dir,               # Cache folder
@@ -664,4 +837,5 @@ def open_dataset(data_dir,                # Dataset folder; '' = the tiny synthe
                  **kw,                    # Passed to `prepare_cache` (padlen, min_s, n_workers, progress, ...)
                 )->Cache:
     "Prepare (or re-use) the cache of a dataset and open it: the one data call of experiment notebooks."
-    return load_cache(prepare_cache(dataset_source(data_dir, cache_dir, dataset, smoke_records, seed), cache_dir, dataset, fs, highpass_hz, screen, **kw), screen)
+    src = dataset_source(data_dir, cache_dir, dataset, smoke_records, seed)
+    return _require_usable(load_cache(prepare_cache(src, cache_dir, dataset, fs, highpass_hz, screen, **kw), screen), src)
