@@ -403,27 +403,38 @@ def _local_maxima_plateau(e:torch.Tensor)->torch.Tensor:
 # %% ../nbs/07_calib.ipynb #c3aa68ed
 def _count_peaks(e:torch.Tensor, lm:torch.Tensor, dist:int, pmin:torch.Tensor)->torch.Tensor:
     "Peaks per row surviving scipy's distance rule and prominence >= pmin, from local-maximum mask `lm`."
-    B, T = e.shape; dev = e.device; ar = torch.arange(T, device=dev)
-    lm = lm & (e >= pmin[:, None])                                                  # lower maxima can neither count nor matter
+    B, T = e.shape
+    dev = e.device
+    ar = torch.arange(T, device=dev)
+    # candidates: the maxima at least pmin high (lower ones can neither count nor matter)
+    lm = lm & (e >= pmin[:, None])
     P = max(1, int(lm.sum(1).max()))
-    cl = lm.long().cumsum(1)                                                        # rank of each maximum in its row, from 1
-    pos = torch.full((B, P + 1), T, dtype=torch.long, device=dev).scatter_(1, torch.where(lm, cl - 1, P), ar.expand(B, T))[:, :P]  # (B, P) sorted, T = padding
+    # their positions (B, P), sorted (padding: T), from their rank in the row (cl, from 1), and their heights (padding: -inf)
+    cl = lm.long().cumsum(1)
+    pos = torch.full((B, P + 1), T, dtype=torch.long, device=dev).scatter_(1, torch.where(lm, cl - 1, P), ar.expand(B, T))[:, :P]
     val = pos < T
     h = torch.where(val, e.gather(1, pos.clamp(max=T - 1)), -torch.inf)
+    # distance rule: drop each peak with a kept higher peak within reach, until nothing changes
     hi = h[:, None, :] > h[:, :, None]                                              # [b, i, j]: peak j higher than peak i
     near = (pos[:, :, None] - pos[:, None, :]).abs() < dist
-    dom, keep = (hi & near & val[:, None, :]).to(e.dtype), val
+    dom = (hi & near & val[:, None, :]).to(e.dtype)
+    keep = val
     for _ in range(P + 1):
-        new = val & ~(dom @ keep.to(e.dtype)[..., None] > 0)[..., 0]                 # any kept higher peak within reach
-        if torch.equal(new, keep): break
+        new = val & ~(dom @ keep.to(e.dtype)[..., None] > 0)[..., 0]
+        if torch.equal(new, keep):
+            break
         keep = new
-    segl = torch.full((B, P + 1), torch.inf, dtype=e.dtype, device=dev).scatter_reduce(1, cl - lm.long(), e, 'amin')  # (pos[k-1], pos[k]]
-    segr = torch.full((B, P + 1), torch.inf, dtype=e.dtype, device=dev).scatter_reduce(1, cl, e, 'amin')              # [pos[k-1], pos[k])
-    k = torch.arange(P, device=dev); s = torch.arange(P + 1, device=dev)
-    left = torch.where(hi & (k[None, None, :] < k[None, :, None]), k[None, None, :], -1).amax(-1)     # nearest higher peak on the left
-    right = torch.where(hi & (k[None, None, :] > k[None, :, None]), k[None, None, :], P).amin(-1)    # ... on the right
+    # the lowest sample of each segment between neighbouring candidates: (pos[k-1], pos[k]] and [pos[k-1], pos[k])
+    segl = torch.full((B, P + 1), torch.inf, dtype=e.dtype, device=dev).scatter_reduce(1, cl - lm.long(), e, 'amin')
+    segr = torch.full((B, P + 1), torch.inf, dtype=e.dtype, device=dev).scatter_reduce(1, cl, e, 'amin')
+    # the nearest higher peak on each side, and the lowest sample between it and the peak
+    k = torch.arange(P, device=dev)
+    s = torch.arange(P + 1, device=dev)
+    left = torch.where(hi & (k[None, None, :] < k[None, :, None]), k[None, None, :], -1).amax(-1)
+    right = torch.where(hi & (k[None, None, :] > k[None, :, None]), k[None, None, :], P).amin(-1)
     lmin = torch.where((s[None, None] > left[..., None]) & (s[None, None] <= k[None, :, None]), segl[:, None], torch.inf).amin(-1)
     rmin = torch.where((s[None, None] > k[None, :, None]) & (s[None, None] <= right[..., None]), segr[:, None], torch.inf).amin(-1)
+    # prominence: the height above the higher of the two
     prom = h - torch.maximum(lmin, rmin)
     return (keep & (prom >= pmin[:, None])).sum(1)
 

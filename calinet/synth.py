@@ -226,31 +226,56 @@ def _emg_gain(S:np.ndarray, # nst signal power per lead (L,)
 
 def _noise(rng, cfg, t, fs, clean8, rpk, f_resp):
     "Electrode noise (T, 9) in mV and its description."
-    n_t = len(t); prof = _mix(rng, cfg.noise_mix)[0]; snr = rng.uniform(*dict(cfg.snr_db)[prof])
+    # the record's noise profile and its target SNR
+    n_t = len(t)
+    prof = _mix(rng, cfg.noise_mix)[0]
+    snr = rng.uniform(*dict(cfg.snr_db)[prof])
+    # EMG with the thermal noise from the same draw (in time order), scaled per electrode and in bursts
     emg, white = shaped(rng, n_t, fs, 9, 'emg', with_white=True)
-    th = white * np.float32(rng.uniform(*cfg.thermal_uv) / 1000)                 # thermal: the EMG's draw, in time order
-    emg *= rng.uniform(0.5, 1.5, 9).astype(np.float32); emg *= burst_envelope(rng, t, rate=0.3 if prof != 'clean' else 0.05)[:, None].astype(np.float32)
+    th = white * np.float32(rng.uniform(*cfg.thermal_uv) / 1000)
+    emg *= rng.uniform(0.5, 1.5, 9).astype(np.float32)
+    emg *= burst_envelope(rng, t, rate=0.3 if prof != 'clean' else 0.05)[:, None].astype(np.float32)
+    # moderate and severe: motion transients on 1–3 electrodes
     if prof in ('moderate', 'severe'):
-        for e in rng.choice(9, rng.integers(1, 4), replace=False): emg[:, e] += em_transients(rng, t, rng.uniform(0.1, 1.), (0.2, 2.)) * 2
-    aff = np.arange(9) if prof != 'severe' else rng.choice(9, rng.integers(1, 5), replace=False)
-    mask = np.zeros(9, np.float32); mask[aff] = 1; emg *= mask
+        for e in rng.choice(9, rng.integers(1, 4), replace=False):
+            emg[:, e] += em_transients(rng, t, rng.uniform(0.1, 1.), (0.2, 2.)) * 2
+    # severe: the EMG on 1–4 electrodes only
+    aff = np.arange(9)
+    if prof == 'severe':
+        aff = rng.choice(9, rng.integers(1, 5), replace=False)
+    mask = np.zeros(9, np.float32)
+    mask[aff] = 1
+    emg *= mask
+    # mains (strong in the `p_static` records) plus the thermal noise; float32, as all the noise
     static = rng.random() < cfg.p_static
-    mu = rng.uniform(*cfg.static_uv) if static else rng.uniform(*cfg.mains_uv)
-    other = mains(rng, t, mu, cfg.mains_hz)[:, None] * rng.normal(0, 1, 9).astype(np.float32); other += th   # float32, as all the noise
+    mu = rng.uniform(*(cfg.static_uv if static else cfg.mains_uv))
+    other = mains(rng, t, mu, cfg.mains_hz)[:, None] * rng.normal(0, 1, 9).astype(np.float32)
+    other += th
+    # severe: broadband noise 20–30 dB below the signal on every electrode
     S = nst_signal(clean8, rpk, fs)
-    if prof == 'severe': other = other + shaped(rng, n_t, fs, 9, 'emg') * np.sqrt(S.mean() / 10**(rng.uniform(20, 30) / 10)) / 2
-    m = nst_moments(emg, other, fs, TO_LEADS)   # chunk moments of the leads: nst noise of a·EMG + other for any a
+    if prof == 'severe':
+        other = other + shaped(rng, n_t, fs, 9, 'emg') * np.sqrt(S.mean() / 10**(rng.uniform(20, 30) / 10)) / 2
+    # the EMG's gain: the total non-wander noise (EMG + EM + mains + thermal) meets the target SNR;
+    # `m` holds the chunk moments of the leads, the nst noise of a·EMG + other for any gain a
+    m = nst_moments(emg, other, fs, TO_LEADS)
     g = np.float32(_emg_gain(S, m, snr, np.median if prof != 'severe' else np.min))
-    emg *= g                                    # total non-wander noise (EMG + EM + mains + thermal) meets the target
+    emg *= g
+    # baseline wander; in a share of the records that drift, 1–2 baseline jumps
     bwk, _, bwr = _mix(rng, cfg.bw_mix)
     bw = baseline(rng, t, rng.uniform(*bwr, 9), f_resp, n=9, f_max=cfg.bw_fmax)
     jumps = []
     if bwk != 'low' and rng.random() < cfg.p_jump:
         for _ in range(rng.integers(1, 3)):
-            e, t0, a = int(rng.integers(9)), rng.uniform(t[0], t[-1]), rng.uniform(*cfg.jump_mv) * rng.choice([-1, 1])
-            bw[:, e] += baseline_jump(t, t0, a, rng.uniform(0.5, 2.)); jumps.append(dict(type='baseline_jump', electrodes=[ELECTRODES[e]], t0=round(t0, 3), t1=None))
-    x = emg; x += other; x += bw                # in place: the EMG is not needed after this
-    snr_l = 10 * np.log10(S / np.maximum(nst_mix(m, float(g)), 1e-20))   # achieved, per lead, without BW
+            e = int(rng.integers(9))
+            t0 = rng.uniform(t[0], t[-1])
+            a = rng.uniform(*cfg.jump_mv) * rng.choice([-1, 1])
+            bw[:, e] += baseline_jump(t, t0, a, rng.uniform(0.5, 2.))
+            jumps.append(dict(type='baseline_jump', electrodes=[ELECTRODES[e]], t0=round(t0, 3), t1=None))
+    # the sum, in place (the EMG is not needed after this), and the SNR achieved per lead, without the wander
+    x = emg
+    x += other
+    x += bw
+    snr_l = 10 * np.log10(S / np.maximum(nst_mix(m, float(g)), 1e-20))
     return x, dict(noise_profile=prof, snr_target_db=round(float(snr), 2), snr_nst_db=[round(float(v), 2) for v in snr_l], bw_kind=bwk, mains_uv=round(float(mu), 1),
                    baseline_drift=bwk != 'low' or bool(jumps), static_noise=bool(static), burst_noise=prof in ('moderate', 'severe'), artifacts=jumps)
 
@@ -262,27 +287,45 @@ def _float_potential(rng, t, cfg, m):
 
 def _cal_fault(rng, cfg, kind, t, fs, e, clean8, rpk):
     "Inject one calibration-window failure of `kind` into electrode potentials `e` (in place); return its description."
+    # the electrodes hit: 1–3 (a baseline jump keeps 2 of them at most, a pop 1)
     c0, c1 = cfg.cal_window
-    k = int(rng.integers(1, 4)); els = rng.choice(9, k, replace=False)
+    k = int(rng.integers(1, 4))
+    els = rng.choice(9, k, replace=False)
     if kind == 'em':
-        t0 = rng.uniform(c0, c1 - 0.5); t1 = t0 + rng.uniform(0.3, min(1.5, c1 - t0))
+        # motion artefact: transients plus EM noise over [t0, t1], 0–6 dB below the signal
+        t0 = rng.uniform(c0, c1 - 0.5)
+        t1 = t0 + rng.uniform(0.3, min(1.5, c1 - t0))
         S = nst_signal(clean8, rpk, fs).mean()
+        w = (t >= t0) & (t <= t1)
         for i in els:
-            x = em_transients(rng, t, rng.uniform(2, 5), (0.3, 1.5), t0, t1) + shaped(rng, len(t), fs, 1, 'em')[:, 0] * ((t >= t0) & (t <= t1))
-            n = np.sqrt(np.mean(x[(t >= t0) & (t <= t1)]**2)) + 1e-12
+            x = em_transients(rng, t, rng.uniform(2, 5), (0.3, 1.5), t0, t1) + shaped(rng, len(t), fs, 1, 'em')[:, 0] * w
+            n = np.sqrt(np.mean(x[w]**2)) + 1e-12
             e[:, i] += x / n * np.sqrt(S / 10**(rng.uniform(0, 6) / 10))
     elif kind == 'baseline_jump':
-        els = els[:2]; t0 = rng.uniform(c0 + 0.1, c1 - 0.2); t1 = None
-        for i in els: e[:, i] += baseline_jump(t, t0, rng.uniform(0.3, 1.) * rng.choice([-1, 1]), rng.uniform(0.5, 2.))
+        # a baseline jump at t0
+        els = els[:2]
+        t0 = rng.uniform(c0 + 0.1, c1 - 0.2)
+        t1 = None
+        for i in els:
+            a = rng.uniform(0.3, 1.) * rng.choice([-1, 1])
+            e[:, i] += baseline_jump(t, t0, a, rng.uniform(0.5, 2.))
     elif kind == 'pop':
-        els = els[:1]; t0 = rng.uniform(c0, c1 - 0.3); t1 = t0 + rng.uniform(0.2, 1.)
-        m = (t >= t0) & (t < t1); e[m, els[0]] = _float_potential(rng, t, cfg, 1.)[m]
+        # an electrode pop: the electrode floats over [t0, t1)
+        els = els[:1]
+        t0 = rng.uniform(c0, c1 - 0.3)
+        t1 = t0 + rng.uniform(0.2, 1.)
+        m = (t >= t0) & (t < t1)
+        e[m, els[0]] = _float_potential(rng, t, cfg, 1.)[m]
     elif kind == 'burst':
-        t0 = rng.uniform(c0, c1 - 0.4); t1 = t0 + rng.uniform(0.3, min(1.5, c1 - t0))
-        S = nst_signal(clean8, rpk, fs).mean(); w = ((t >= t0) & (t <= t1)).astype(float)
+        # an EMG burst over [t0, t1], 0–6 dB below the signal
+        t0 = rng.uniform(c0, c1 - 0.4)
+        t1 = t0 + rng.uniform(0.3, min(1.5, c1 - t0))
+        S = nst_signal(clean8, rpk, fs).mean()
+        w = ((t >= t0) & (t <= t1)).astype(float)
         nz = shaped(rng, len(t), fs, k, 'emg') * np.sqrt(S / 10**(rng.uniform(0, 6) / 10))
         e[:, els] += nz * w[:, None]
-    else: raise ValueError(f"_cal_fault: unknown failure kind {kind!r}")
+    else:
+        raise ValueError(f"_cal_fault: unknown failure kind {kind!r}")
     return dict(type=kind, electrodes=[ELECTRODES[i] for i in els], t0=round(float(t0), 3), t1=None if t1 is None else round(float(t1), 3))
 
 def _detach(rng, cfg, t, e):
@@ -312,78 +355,205 @@ def _fwaves(rng, t, af, pt, R, re):
     c *= af['mv'] / 2 / max(abs(c[2]), 0.25 * np.abs(c).max())                           # V1 peak-to-peak = mv (unless V1 is nearly blind to it)
     return fibrillatory_waves(rng, t, af['f0'])[:, None] * c
 
-def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), pt:dict=None, return_clean:bool=False):
-    "One 12-lead record (T, 12) float32 mV and its metadata dict; deterministic in (seed, p, visit, cfg)."
-    pt = pt or draw_patient(seed, p, cfg); pt = dict(pt, beta=cfg.beta)
-    rng = np.random.default_rng(_patient_ss(seed, p, 1 + visit)); fs0 = 500
-    dur = cfg.duration_s if cfg.duration_range is None else float(np.clip(np.round(np.exp(rng.normal(np.log(15), 0.5)), 1), *cfg.duration_range))
-    t = np.arange(int(round(dur * fs0))) / fs0
-    # visit-level geometry: re-applied electrodes, posture, heart rate
-    el = pt['el'] + (rng.normal(0, 0.7, (6, 3)) * np.array([1, 1, 0.3]) if visit else 0.)
-    high = pt['high'] if visit == 0 or rng.random() < 0.5 else bool(rng.random() < cfg.p_high_v1v2)
-    if high: el = el.copy(); el[:2, 1] -= pt['high_cm']
+def _duration(rng,                  # The record's generator
+              cfg:SynthConfig,      # The cohort's configuration
+             )->float:              # Record length, s
+    "The record's length: `duration_s`, or (with `duration_range`) log-normal around 15 s, one draw."
+    if cfg.duration_range is None:
+        return cfg.duration_s
+    return float(np.clip(np.round(np.exp(rng.normal(np.log(15), 0.5)), 1), *cfg.duration_range))
+
+def _visit_geometry(rng,            # The record's generator
+                    pt:dict,        # The patient, from `draw_patient`
+                    visit:int,      # 0 = the patient's own geometry; later visits draw changes
+                    cfg:SynthConfig,# The cohort's configuration
+                   )->dict:         # el (electrode offsets, cm), high (V1/V2 too high), re (electrode positions), angles, R (heart rotation), hr
+    "This visit's electrode placement, heart orientation and heart rate."
+    el, high, ang, hr = pt['el'], pt['high'], np.asarray(pt['angles']), pt['hr']
+    # a later visit: electrodes re-applied (V1/V2 placement re-drawn at half of them), posture and heart rate changed
+    if visit:
+        el = el + rng.normal(0, 0.7, (6, 3)) * np.array([1, 1, 0.3])
+        if rng.random() >= 0.5:
+            high = bool(rng.random() < cfg.p_high_v1v2)
+        ang = ang + rng.normal(0, 5, 3)
+        hr = hr + rng.uniform(-10, 10)
+    # V1/V2 one intercostal space too high; the electrodes on this chest
+    if high:
+        el = el.copy()
+        el[:2, 1] -= pt['high_cm']
     re = (ELECTRODES_CM + el) * pt['chest']
-    ang = np.asarray(pt['angles']) + (rng.normal(0, 5, 3) if visit else 0.)
-    R = rotation(*ang)
-    hr = float(np.clip(pt['hr'] + (rng.uniform(-10, 10) if visit else 0.), *cfg.hr_range))
-    # rhythm, ectopy and calibration failure
-    cal_fail = _mix(rng, cfg.cal_fail_mix)[0] if rng.random() < cfg.p_cal_fail else None
+    return dict(el=el, high=high, re=re, angles=ang, R=rotation(*ang), hr=float(np.clip(hr, *cfg.hr_range)))
+
+def _rhythm(rng,                    # The record's generator
+            rng_af,                 # AF's own generator of this visit
+            cfg:SynthConfig,        # The cohort's configuration
+            pt:dict,                # The patient
+            t:np.ndarray,           # Time axis, s
+            dur:float,              # Record length, s
+            hr:float,               # This visit's heart rate, bpm
+            cal_fail:str,           # Calibration failure kind, or None ('ectopic' forces an ectopic beat into the window)
+           )->tuple:                # (R times (n,) s, beat types (n,) 'N', 'V' or 'S'), covering the record
+    "R times and beat types: sinus rhythm or AF, with ectopic beats."
+    # sinus RR; AF: irregular RR from its own stream (a fast ventricular response may exceed the sinus range)
+    af = pt.get('afib')
     rt = rr_times(rng, dur, hr, pt['sdnn'], pt['f_resp'], pt['lf_hf'])
-    af = pt.get('afib'); K = pt['K']
-    # AF: irregular RR from its own stream, no P waves (f-waves are added after placement)
     if af:
-        rng_af = np.random.default_rng(_afib_ss(seed, p, 1 + visit))
-        # a fast ventricular response may exceed the sinus range
         rt = af_rr_times(rng_af, dur, min(hr * af['rate'], cfg.hr_range[1] + 30), af['cv'])
+    # ectopic beats; an ectopic calibration failure forces one into the calibration window
+    force = None
+    if cal_fail == 'ectopic':
+        force = rng.uniform(cfg.cal_window[0] + 0.2, cfg.cal_window[1] - 0.5)
+    force_type = 'V' if rng.random() < 0.75 or af else 'S'
+    p_pvc = pt['pvc_rate'] if pt['pvc'] == 'occasional' else 0.
+    p_pac = 0.05 if pt['pac'] and not af else 0.
+    rt, ty = ectopy(rng, rt, p_beat=p_pvc, bigeminy=pt['pvc'] == 'bigeminy', p_pac=p_pac, force_at=force, force_type=force_type)
+    # normal beats until the record is covered (a PAC resets the sinus node earlier)
+    while rt[-1] <= t[-1]:
+        rt = np.r_[rt, rt[-1] + 60 / hr]
+        ty = np.append(ty, 'N')
+    # 1-ms jitter of the R times, the first and the last kept
+    rt = rt + np.r_[0, rng.normal(0, 0.001, len(rt) - 2), 0]
+    return rt, ty
+
+def _beats(rng,                     # The record's generator
+           rng_af,                  # AF's own generator of this visit
+           seed:int, p:int,         # Cohort seed and patient (the ectopic beats' kernels come from the patient's stream)
+           pt:dict,                 # The patient
+           vis:dict,                # This visit's geometry, from `_visit_geometry`
+           t:np.ndarray,            # Time axis, s
+           rt:np.ndarray, ty:np.ndarray, # R times and beat types, from `_rhythm`
+          )->tuple:                 # (clean leads I, II, V1–V6 (T, 8), normal-beat template (4, G, 8), PR warp per beat (n,))
+    "The clean record: each beat's template placed at its R time with per-beat gains and warps, plus AF's f-waves."
+    # lead templates of each beat type present (AF: no P waves)
+    af = pt.get('afib')
+    K = pt['K']
+    if af:
         K = K.copy()
         K[K[:, 5] == P, 2:5] = 0.
-    force = rng.uniform(cfg.cal_window[0] + 0.2, cfg.cal_window[1] - 0.5) if cal_fail == 'ectopic' else None
-    rt, ty = ectopy(rng, rt, p_beat=pt['pvc_rate'] if pt['pvc'] == 'occasional' else 0., bigeminy=pt['pvc'] == 'bigeminy',
-                    p_pac=0.05 if pt['pac'] and not af else 0., force_at=force, force_type='V' if rng.random() < 0.75 or af else 'S')
-    while rt[-1] <= t[-1]: rt, ty = np.r_[rt, rt[-1] + 60 / hr], np.append(ty, 'N')    # a PAC resets the sinus node earlier
-    rt = rt + np.r_[0, rng.normal(0, 0.001, len(rt) - 2), 0]
-    types = ['N'] + sorted(set(ty) - {'N'}); ti = np.array([types.index(x) for x in ty])
-    pre, post, Tfull = _templates(pt, K, R, re, pt['r0'], types, np.random.default_rng(_patient_ss(seed, p, 0).spawn(1)[0]))
-    # per-beat gains and warps
-    n = len(rt); rr = np.diff(rt, prepend=rt[0] - 60 / hr); rrm = 60 / hr
-    tb = t[::10]; sb = _breathing(rng, tb, pt['f_resp'])                  # breathing on a 20-ms grid
-    s_beat, ds_beat = np.interp(rt, tb, sb), np.interp(rt, tb, np.gradient(sb, tb))   # its value and slope at each R time
-    g = 1 + rng.normal(0, 0.03, (n, 3)); g[:, QRS] *= 1 + pt['resp_qrs'] * s_beat
+    types = ['N'] + sorted(set(ty) - {'N'})
+    ti = np.array([types.index(x) for x in ty])
+    rng_ectopic = np.random.default_rng(_patient_ss(seed, p, 0).spawn(1)[0])
+    pre, post, Tfull = _templates(pt, K, vis['R'], vis['re'], pt['r0'], types, rng_ectopic)
+    # breathing on a 20-ms grid: its value and slope at each R time
+    tb = t[::10]
+    sb = _breathing(rng, tb, pt['f_resp'])
+    s_beat = np.interp(rt, tb, sb)
+    ds_beat = np.interp(rt, tb, np.gradient(sb, tb))
+    # per-beat gains (QRS modulated by breathing), then the warps after and before R (PR shortens with rate)
+    n = len(rt)
+    rr = np.diff(rt, prepend=rt[0] - 60 / vis['hr'])
+    g = 1 + rng.normal(0, 0.03, (n, 3))
+    g[:, QRS] *= 1 + pt['resp_qrs'] * s_beat
     c_post = np.clip(rr, 0.3, 2.) ** (1 / 3) * (1 + rng.normal(0, 0.01, n))
-    hr_k = 60 / np.clip(rr, 0.3, 2.); pr_k = np.clip(pt['pr'] - 0.02 * (hr_k - 60) / 50, 0.11 if pt['pr'] < 0.2 else 0.2, 0.35)
+    hr_k = 60 / np.clip(rr, 0.3, 2.)
+    pr_k = np.clip(pt['pr'] - 0.02 * (hr_k - 60) / 50, 0.11 if pt['pr'] < 0.2 else 0.2, 0.35)
     c_pre = pr_k / pt['pr']
+    # the beats placed, AF's f-waves added
     clean8 = place_beats(t, rt, ti, pre, post, g, c_post, c_pre, s_beat, ds_beat)
-    if af: clean8 = clean8 + _fwaves(rng_af, t, af, pt, R, re).astype(clean8.dtype)
-    rpk = np.rint(rt[(rt >= 0) & (rt < dur)] * fs0).astype(int)
-    # noise, faults, reversals (electrode level)
-    nz, meta_n = _noise(rng, cfg, t, fs0, clean8, rpk, pt['f_resp'])
-    e = to_electrodes(clean8); e += nz; arts = list(meta_n.pop('artifacts'))   # float32 (T, 9)
-    cal = _cal_fault(rng, cfg, cal_fail, t, fs0, e, clean8, rpk) if cal_fail not in (None, 'ectopic') else None
+    if af:
+        clean8 = clean8 + _fwaves(rng_af, t, af, pt, vis['R'], vis['re']).astype(clean8.dtype)
+    return clean8, Tfull[0], c_pre
+
+def _add_noise_and_faults(rng,      # The record's generator
+                          cfg:SynthConfig,      # The cohort's configuration
+                          t:np.ndarray, fs:int, # Time axis (s) and its sampling rate (Hz)
+                          clean8:np.ndarray,    # Clean leads I, II, V1–V6 (T, 8)
+                          rpk:np.ndarray,       # R-peak samples inside the record
+                          f_resp:float,         # Breathing frequency, Hz (baseline wander)
+                          cal_fail:str,         # Calibration failure kind, or None
+                          rt:np.ndarray, ty:np.ndarray, # R times and beat types (where the forced ectopic beat is)
+                         )->tuple:              # (leads I, II, V1–V6 (T, 8) float32, description: noise, artifacts, reversal, calibration failure)
+    "The recorded leads: noise, a calibration failure, a detached electrode and a lead reversal, all at the electrodes."
+    # noise at every electrode (float32 (T, 9))
+    nz, desc = _noise(rng, cfg, t, fs, clean8, rpk, f_resp)
+    e = to_electrodes(clean8)
+    e += nz
+    arts = list(desc.pop('artifacts'))
+    # a calibration failure; an ectopic one is already in the rhythm: only its time is recorded
+    cal = None
     if cal_fail == 'ectopic':
         k = np.nonzero((ty != 'N') & (rt >= cfg.cal_window[0]) & (rt < cfg.cal_window[1]))[0]
         cal = dict(type='ectopic', electrodes=[], t0=round(float(rt[k[0]]), 3) if len(k) else None, t1=None)
-    if rng.random() < cfg.p_detached: arts.append(_detach(rng, cfg, t, e))
+    elif cal_fail is not None:
+        cal = _cal_fault(rng, cfg, cal_fail, t, fs, e, clean8, rpk)
+    # a detached electrode
+    if rng.random() < cfg.p_detached:
+        arts.append(_detach(rng, cfg, t, e))
+    # a limb-lead reversal, or else two neighbouring precordial electrodes swapped
     rev = None
-    if rng.random() < cfg.p_limb_reversal: rev = ('RA_LA', 'LA_LL', 'RA_LL')[weighted_index(rng, (.6, .25, .15))]
-    elif rng.random() < cfg.p_precordial_swap: rev = f'V{(j := int(rng.integers(1, 6)))}_V{j + 1}'
-    if rev: e = swap_electrodes(e, rev)
-    x8 = to_leads(e)
-    out = _finish(x8, cfg, fs0)
+    if rng.random() < cfg.p_limb_reversal:
+        rev = ('RA_LA', 'LA_LL', 'RA_LL')[weighted_index(rng, (.6, .25, .15))]
+    elif rng.random() < cfg.p_precordial_swap:
+        j = int(rng.integers(1, 6))
+        rev = f'V{j}_V{j + 1}'
+    if rev:
+        e = swap_electrodes(e, rev)
+    return to_leads(e), dict(**desc, artifacts=arts, lead_reversal=rev, cal_window=list(cfg.cal_window),
+                             cal_fail_type=cal['type'] if cal else None, cal_fail=cal)
+
+def _record_meta(p:int, visit:int, # Patient and visit
+                 cfg:SynthConfig,   # The cohort's configuration
+                 pt:dict,           # The patient
+                 vis:dict,          # This visit's geometry, from `_visit_geometry`
+                 dur:float,         # Record length, s
+                 rt:np.ndarray, ty:np.ndarray, # R times and beat types, from `_rhythm`
+                 rpk:np.ndarray,    # R-peak samples inside the record
+                 T0:np.ndarray,     # Normal-beat template (4, G, 8)
+                 c_pre:np.ndarray,  # PR warp per beat
+                 rec_desc:dict,     # Noise, artifacts, reversal and calibration failure, from `_add_noise_and_faults`
+                )->dict:
+    "The record's metadata: patient, rhythm, ground-truth intervals and axis, visit geometry, noise and faults, true lead mapping."
+    af = pt.get('afib')
+    inside = (rt >= 0) & (rt < dur)
+    intervals = measure_template(T0, 60 / vis['hr'], float(np.median(c_pre)))
     rec = dict(patient_id=p, visit=visit, population=cfg.population, fs=cfg.fs, duration_s=dur, age=pt['age'], sex=int(pt['female']),
-               height=round(pt['height'], 1), weight=round(pt['weight'], 1),
-               scp=dict(pt['codes']), hr_mean=round(60 / np.diff(rt).mean(), 2), rr_sdnn_ms=round(float(np.diff(rt).std() * 1000), 2),
-               r_peaks=rpk.tolist(), beat_types=''.join(ty[(rt >= 0) & (rt < dur)]),
+               height=round(pt['height'], 1), weight=round(pt['weight'], 1), scp=dict(pt['codes']),
+               # rhythm
+               hr_mean=round(60 / np.diff(rt).mean(), 2), rr_sdnn_ms=round(float(np.diff(rt).std() * 1000), 2),
+               r_peaks=rpk.tolist(), beat_types=''.join(ty[inside]),
                afib=dict(f0_hz=round(af['f0'], 3), v1_mv=round(af['mv'], 4), rr_cv=round(af['cv'], 4)) if af else None,
-               n_pvc=int(((ty == 'V') & (rt >= 0) & (rt < dur)).sum()), n_pac=int(((ty == 'S') & (rt >= 0) & (rt < dur)).sum()),
-               **{k: round(float(v), 2) if k != 'axis_deg' else round(float(v), 1) for k, v in measure_template(Tfull[0], rrm, float(np.median(c_pre))).items()},
-               angles_deg=[round(float(a), 2) for a in ang], gain=round(pt['gain'], 4), high_v1v2=bool(high), chest=round(pt['chest'], 4),
-               r0_cm=[round(float(v), 3) for v in pt['r0']], electrode_offsets_cm=np.round(el, 3).tolist(), beta=cfg.beta, move=round(pt['move'], 3),
+               n_pvc=int(((ty == 'V') & inside).sum()), n_pac=int(((ty == 'S') & inside).sum()),
+               # intervals (ms) and frontal axis (deg) of the normal beat
+               **{k: round(float(v), 1 if k == 'axis_deg' else 2) for k, v in intervals.items()},
+               # geometry
+               angles_deg=[round(float(a), 2) for a in vis['angles']], gain=round(pt['gain'], 4), high_v1v2=bool(vis['high']), chest=round(pt['chest'], 4),
+               r0_cm=[round(float(v), 3) for v in pt['r0']], electrode_offsets_cm=np.round(vis['el'], 3).tolist(), beta=cfg.beta, move=round(pt['move'], 3),
                f_resp=round(pt['f_resp'], 4), resp_cm=np.round(pt['resp_cm'], 3).tolist(), n_local=len(pt['local']),
-               **meta_n, artifacts=arts, lead_reversal=rev, cal_window=list(cfg.cal_window),
-               cal_fail_type=cal['type'] if cal else None, cal_fail=cal, **_truth(pt, re, Tfull[0]))
+               # noise and faults, then the true mapping of the inputs to the other leads
+               **rec_desc, **_truth(pt, vis['re'], T0))
+    # the PTB-XL axis category; AF has no P wave, so no PR interval
     rec['heart_axis'] = heart_axis(rec['axis_deg'])
-    if af: rec['pr_ms'] = None                  # no P wave
-    if return_clean: return out, rec, _finish(clean8, replace(cfg, quantize_uv=0.), fs0)
+    if af:
+        rec['pr_ms'] = None
+    return rec
+
+def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), pt:dict=None, return_clean:bool=False):
+    "One 12-lead record (T, 12) float32 mV and its metadata dict; deterministic in (seed, p, visit, cfg)."
+    # the patient; this visit's generator, and AF's own (so the rest is the same with AF on or off)
+    pt = dict(pt or draw_patient(seed, p, cfg), beta=cfg.beta)
+    rng = np.random.default_rng(_patient_ss(seed, p, 1 + visit))
+    rng_af = np.random.default_rng(_afib_ss(seed, p, 1 + visit))
+    # the record's length and time axis at the generator's 500 Hz
+    fs0 = 500
+    dur = _duration(rng, cfg)
+    t = np.arange(int(round(dur * fs0))) / fs0
+    # visit-level geometry: re-applied electrodes, posture, heart rate
+    vis = _visit_geometry(rng, pt, visit, cfg)
+    # a calibration failure, drawn before the rhythm (an ectopic one forces a beat into the calibration window)
+    cal_fail = None
+    if rng.random() < cfg.p_cal_fail:
+        cal_fail = _mix(rng, cfg.cal_fail_mix)[0]
+    # rhythm and ectopy, then the clean beats
+    rt, ty = _rhythm(rng, rng_af, cfg, pt, t, dur, vis['hr'], cal_fail)
+    clean8, T0, c_pre = _beats(rng, rng_af, seed, p, pt, vis, t, rt, ty)
+    rpk = np.rint(rt[(rt >= 0) & (rt < dur)] * fs0).astype(int)
+    # noise, faults, reversals (electrode level); the 12 output leads
+    x8, rec_desc = _add_noise_and_faults(rng, cfg, t, fs0, clean8, rpk, pt['f_resp'], cal_fail, rt, ty)
+    out = _finish(x8, cfg, fs0)
+    # the metadata
+    rec = _record_meta(p, visit, cfg, pt, vis, dur, rt, ty, rpk, T0, c_pre, rec_desc)
+    if return_clean:
+        return out, rec, _finish(clean8, replace(cfg, quantize_uv=0.), fs0)
     return out, rec
 
 # %% ../nbs/02_synth.ipynb #b1e2b3ab

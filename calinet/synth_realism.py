@@ -262,30 +262,53 @@ def headroom_cnn(X:np.ndarray,       # Records (B, T, 12) mV, as `generate` retu
     "Learnable headroom over PCM: a small 1D U-Net trained on `train_folds` to predict truth − PCM of V1, V3–V6 from (inputs, PCM output)."
     import time, torch
     from calinet.model import UNet1d
-    fold = M.strat_fold.to_numpy(); tr, ev = np.isin(fold, train_folds), np.isin(fold, eval_folds)
-    if not tr.any() or not ev.any(): raise ValueError(f"headroom_cnn: no record in train folds {tuple(train_folds)} or eval folds {tuple(eval_folds)}")
-    if set(np.atleast_1d(train_folds)) & set(np.atleast_1d(eval_folds)): raise ValueError("headroom_cnn: train and eval folds overlap")
+    # training and evaluation folds
+    fold = M.strat_fold.to_numpy()
+    tr, ev = np.isin(fold, train_folds), np.isin(fold, eval_folds)
+    if not tr.any() or not ev.any():
+        raise ValueError(f"headroom_cnn: no record in train folds {tuple(train_folds)} or eval folds {tuple(eval_folds)}")
+    if set(np.atleast_1d(train_folds)) & set(np.atleast_1d(eval_folds)):
+        raise ValueError("headroom_cnn: train and eval folds overlap")
+    # normalised records, and PCM fitted on each record's first 2 s
     Y = highpass(np.asarray(X).transpose(0, 2, 1), fs, 0.5)
-    norm = Normaliser.fit(Y[tr]); pop = fit_population(_ArrayCache(Y, tr), norm=norm)
-    Z = norm.transform(Y).astype(np.float32); L = int(round(2 * fs))
+    norm = Normaliser.fit(Y[tr])
+    pop = fit_population(_ArrayCache(Y, tr), norm=norm)
+    Z = norm.transform(Y).astype(np.float32)
+    L = int(round(2 * fs))
     W, b = pcm_fit(Z[:, IN_IDX, :L], Z[:, :, :L], pop)
     def win(idx, k):                 # (inputs + PCM output (8, L), residual target (5, L), truth (5, L)) of target window k
-        z = Z[idx, :, k * L:(k + 1) * L]; yp = ridge_apply(z[:, IN_IDX], W[idx], b[idx])[:, RECON_IDX].astype(np.float32)
+        z = Z[idx, :, k * L:(k + 1) * L]
+        yp = ridge_apply(z[:, IN_IDX], W[idx], b[idx])[:, RECON_IDX].astype(np.float32)
         return np.concatenate([z[:, IN_IDX], yp], 1), z[:, RECON_IDX] - yp, z[:, RECON_IDX]
+    # training set: target windows 1 … `windows` of the training records
     ks = range(1, min(windows, Z.shape[-1] // L - 1) + 1)
     parts = [win(np.nonzero(tr)[0], k) for k in ks]
-    xi, yr = torch.from_numpy(np.concatenate([p[0] for p in parts])), torch.from_numpy(np.concatenate([p[1] for p in parts]))
-    torch.manual_seed(seed); g = torch.Generator().manual_seed(seed)
-    net = UNet1d(8, len(RECON_IDX), chs, ks=5, zero_head=True); opt = torch.optim.Adam(net.parameters(), lr)
-    t0 = time.process_time(); losses = []
+    xi = torch.from_numpy(np.concatenate([p[0] for p in parts]))
+    yr = torch.from_numpy(np.concatenate([p[1] for p in parts]))
+    # the network (zero head: PCM before training) and its optimiser
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    net = UNet1d(8, len(RECON_IDX), chs, ks=5, zero_head=True)
+    opt = torch.optim.Adam(net.parameters(), lr)
+    # train on the residual, one shuffle per epoch
+    t0 = time.process_time()
+    losses = []
     for _ in range(epochs):
-        perm = torch.randperm(len(xi), generator=g); tot = 0.
+        perm = torch.randperm(len(xi), generator=g)
+        tot = 0.
         for i in range(0, len(xi), bs):
-            j = perm[i:i + bs]; loss = torch.nn.functional.mse_loss(net(xi[j]), yr[j])
-            opt.zero_grad(); loss.backward(); opt.step(); tot += loss.item() * len(j)
+            # forward backward update
+            j = perm[i:i + bs]
+            loss = torch.nn.functional.mse_loss(net(xi[j]), yr[j])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += loss.item() * len(j)
         losses.append(tot / len(xi))
+    # score the evaluation folds' first target window: PCM alone, and PCM plus the predicted residual
     xe, _, ye = win(np.nonzero(ev)[0], 1)
-    with torch.no_grad(): r = torch.cat([net(torch.from_numpy(xe[i:i + 256])) for i in range(0, len(xe), 256)]).numpy()
+    with torch.no_grad():
+        r = torch.cat([net(torch.from_numpy(xe[i:i + 256])) for i in range(0, len(xe), 256)]).numpy()
     yp = xe[:, 3:]
     out = pd.DataFrame(dict(fold=fold[ev], pcc_pcm=pcc(ye, yp).mean(1), pcc_cnn=pcc(ye, yp + r).mean(1)), index=M.index[ev])
     info = dict(n_train_records=int(tr.sum()), n_train_windows=len(xi), epochs=epochs, chs=tuple(chs), params=sum(p.numel() for p in net.parameters()),

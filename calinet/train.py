@@ -282,6 +282,118 @@ def _write_curve(rows, path):
     from calinet.paper import atomic_write
     atomic_write(path, pd.DataFrame(rows, columns=list(CURVE_COLS)).to_csv(index=False))
 
+def _setup_training(model:nn.Module, # The model to train, on the training device
+                    cfg:TrainConfig,   # The run's configuration
+                    run:Path,          # The run folder (created on rank 0)
+                    dev:torch.device,  # The training device
+                    rank:int, world:int, # From `ddp_setup`
+                   )->tuple:           # (model unwrapped, model as trained: DDP-wrapped when world > 1, AdamW optimiser, cosine schedule)
+    "Create the run folder; check that the model can be trained here, compile its backbone if asked, wrap it for DDP; AdamW and its cosine schedule."
+    if rank == 0:
+        run.mkdir(parents=True, exist_ok=True)
+    m = _unwrap(model)
+    if not any(p.requires_grad for p in m.parameters()):
+        raise ValueError(f"fit: model {cfg.model!r} has no trainable parameters (evaluate it instead)")
+    if cfg.bs % world:
+        raise ValueError(f"fit: batch size {cfg.bs} is not divisible by the {world} processes")
+    if cfg.compile:
+        compile_backbone(m)
+    net = m
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+        net = DDP(m, device_ids=[dev.index] if dev.type == 'cuda' else None)
+    opt = torch.optim.AdamW(m.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1), eta_min=cfg.eta_min)
+    return m, net, opt, sched
+
+def _episode_sampler(train:tuple,    # (sig, lens) from `resident`
+                     cfg:TrainConfig, # The run's configuration (batch size, window lengths, gaps)
+                     fs:float,       # Sampling rate, Hz
+                    )->tuple:        # (generator on the training device, get_batch, steps per epoch)
+    "A generator, `get_batch()` drawing one global batch of training episodes with it, and the optimiser steps per epoch."
+    sig, lens = train
+    gen = torch.Generator(device=sig.device)
+    lc, lt = round(cfg.calib_s*fs), round(cfg.target_s*fs)
+    gaps = torch.tensor([round(g*fs) for g in cfg.gaps_s], dtype=torch.long, device=sig.device)
+    def get_batch(): return sample_episodes(sig, lens, cfg.bs, gen, lc, lt, gaps)
+    # global steps per epoch: every rank holds the whole training set
+    steps = max(1, (cfg.episodes_per_epoch or sig.shape[0]) // cfg.bs)
+    return gen, get_batch, steps
+
+def _resume(path,                    # The run's last.pt
+            m:nn.Module, opt, sched, # Model, optimiser and schedule: restored in place
+            cfg:TrainConfig,         # The run's configuration
+            norm, pop, fs:float,     # Normaliser, population map, sampling rate: the checkpoint must match them
+            rho_params, meta:dict,   # ρ parameters and checkpoint fields: the checkpoint must match them
+           )->tuple:                 # (epoch, best, best_epoch, bad, rows) to continue from
+    "Restore model, optimiser and schedule from a `last.pt` of this run (refusing another run's); return its training state."
+    ck = read_checkpoint(path, CKPT_FORMAT, norm, fs, LEADS, what='resume checkpoint')
+    _check_resume(ck, path, dict(model=cfg.model, model_args=plain(getattr(m, 'model_args', {})), pop=plain(pop),
+                                 rho_params=plain(rho_params) if rho_params is not None else None, **plain(meta)))
+    m.load_state_dict(ck['state_dict'])
+    ts = ck['train_state']
+    opt.load_state_dict(ts['opt'])
+    sched.load_state_dict(ts['sched'])
+    return ts['epoch'], ts['best'], ts['best_epoch'], ts['bad'], ts['rows']
+
+def _train_epoch(net:nn.Module,      # The model as trained (DDP-wrapped when world > 1)
+                 opt,                # Its optimiser
+                 get_batch,          # Draws one global batch of episodes, from `_episode_sampler`
+                 steps:int,          # Optimiser steps
+                 cfg:TrainConfig,    # The run's configuration (batch sizes, clipping, amp)
+                 dev:torch.device,   # The training device
+                 rank:int, world:int,# From `ddp_setup`
+                 desc:str,           # Progress-bar label
+                 progress:bool,      # Show a progress bar (rank 0)
+                )->tuple:            # (mean training loss over the steps and ranks (tensor), steps skipped, seconds)
+    "One epoch of optimiser steps: micro-batches accumulated, gradients clipped, a step with a non-finite gradient skipped."
+    m = _unwrap(net)
+    lbs = cfg.bs // world
+    micro = min(cfg.micro_bs or lbs, lbs)
+    amp = cfg.amp and dev.type == 'cuda'
+    net.train()
+    losses, skipped = [], 0
+    if dev.type == 'cuda':
+        torch.cuda.synchronize(dev)
+    t0 = time.time()
+    for _ in tqdm(range(steps), desc=desc, disable=not progress or rank > 0, mininterval=5, leave=False):
+        # this step's episodes: the single-process global batch, this rank's slice of it
+        ep = get_batch()
+        if world > 1:
+            ep = {k: v[rank * lbs:(rank + 1) * lbs] for k, v in ep.items()}
+        # forward backward over micro-batches; DDP synchronises the gradients at the last one
+        opt.zero_grad(set_to_none=True)
+        tot = 0.
+        for i in range(0, lbs, micro):
+            s = slice(i, i + micro)
+            sync = i + micro >= lbs or world == 1
+            with (net.no_sync() if not sync else torch.enable_grad()), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
+                loss = recon_loss(net(ep['x_test'][s], ep['x_calib'][s], ep['y_calib'][s]), ep['y_test'][s]) * (ep['x_test'][s].shape[0] / lbs)
+                loss.backward()
+            tot = tot + loss.detach()
+        # update, with the gradient norm clipped; skipped when it is not finite
+        gn = torch.nn.utils.clip_grad_norm_(m.parameters(), cfg.grad_clip)
+        if torch.isfinite(gn):
+            opt.step()
+            losses.append(tot)
+        else:
+            skipped += 1
+    if dev.type == 'cuda':
+        torch.cuda.synchronize(dev)
+    seconds = time.time() - t0
+    # the mean loss over the steps, then over the ranks
+    tl = torch.stack(losses).mean() if losses else torch.tensor(float('nan'), device=dev)
+    if world > 1:
+        dist.all_reduce(tl)
+        tl = tl / world
+    return tl, skipped, seconds
+
+def _timed(val, m)->tuple:
+    "`val(m)` and the seconds it took."
+    t0 = time.time()
+    r = val(m)
+    return r, time.time() - t0
+
 def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the training device)
         cfg:TrainConfig,
         train:tuple,         # (sig, lens) from `resident`, on the training device
@@ -296,80 +408,64 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
         log=print,
        )->dict:              # best_score, best_epoch, epochs_run, stopped_early, curve (DataFrame)
     "Train with AdamW + cosine + clipping, validate every epoch, keep the best checkpoint, stop early."
-    sig, lens = train; dev = sig.device; run = Path(run_dir)
-    if rank == 0: run.mkdir(parents=True, exist_ok=True)
-    m = _unwrap(model)
-    if not any(p.requires_grad for p in m.parameters()): raise ValueError(f"fit: model {cfg.model!r} has no trainable parameters (evaluate it instead)")
-    if cfg.bs % world: raise ValueError(f"fit: batch size {cfg.bs} is not divisible by the {world} processes")
-    if cfg.compile: compile_backbone(m)
-    net = m
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-        net = DDP(m, device_ids=[dev.index] if dev.type == 'cuda' else None)
-    opt = torch.optim.AdamW(m.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1), eta_min=cfg.eta_min)
-    gen = torch.Generator(device=dev)
-    lc, lt = round(cfg.calib_s*fs), round(cfg.target_s*fs)
-    gaps = torch.tensor([round(g*fs) for g in cfg.gaps_s], dtype=torch.long, device=dev)
-    lbs = cfg.bs // world; micro = min(cfg.micro_bs or lbs, lbs)
-    steps = max(1, (cfg.episodes_per_epoch or sig.shape[0]) // cfg.bs)   # global steps; every rank holds the whole training set
-    amp = cfg.amp and dev.type == 'cuda'
-    meta = dict(meta or {}, config=asdict(cfg)); meta.setdefault('git_commit', git_commit(Path(__file__).parent if '__file__' in globals() else '.'))
+    # the run folder; the model checked, compiled, wrapped for DDP; AdamW and the cosine schedule
+    dev, run = train[0].device, Path(run_dir)
+    m, net, opt, sched = _setup_training(model, cfg, run, dev, rank, world)
+    # training episodes: one global batch per step, drawn by `gen` (re-seeded every epoch)
+    gen, get_batch, steps = _episode_sampler(train, cfg, fs)
+    # checkpoints: the run's provenance, and in last.pt the training state to resume from
+    meta = dict(meta or {}, config=asdict(cfg))
+    meta.setdefault('git_commit', git_commit(Path(__file__).parent if '__file__' in globals() else '.'))
     ck_args = dict(name=cfg.model, norm=norm, pop=pop, fs=fs, rho_params=rho_params)
-    start, best, best_epoch, bad, rows = 0, -math.inf, 0, 0, []
-    if resume and (run/'last.pt').exists():
-        ck = read_checkpoint(run/'last.pt', CKPT_FORMAT, norm, fs, LEADS, what='resume checkpoint')
-        _check_resume(ck, run/'last.pt', dict(model=cfg.model, model_args=plain(getattr(m, 'model_args', {})), pop=plain(pop),
-                                              rho_params=plain(rho_params) if rho_params is not None else None, **plain(meta)))
-        m.load_state_dict(ck['state_dict']); ts = ck['train_state']
-        opt.load_state_dict(ts['opt']); sched.load_state_dict(ts['sched'])
-        start, best, best_epoch, bad, rows = ts['epoch'], ts['best'], ts['best_epoch'], ts['bad'], ts['rows']
-        if rank == 0: log(f"resumed {run/'last.pt'} at epoch {start} (best {best:.4f} at epoch {best_epoch})")
     def checkpoint(fname, epoch, metrics, with_state):
+        "Write run/fname; `with_state` (last.pt): with the optimiser, schedule and training state to resume from."
         ts = dict(opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch, best=best, best_epoch=best_epoch, bad=bad, rows=rows) if with_state else None
         save_checkpoint(make_checkpoint(m, **ck_args, train_state=ts, epoch=epoch, metrics=metrics, **meta), run/fname)
+    # resume from last.pt if there is one
+    start, best, best_epoch, bad, rows = 0, -math.inf, 0, 0, []
+    if resume and (run/'last.pt').exists():
+        start, best, best_epoch, bad, rows = _resume(run/'last.pt', m, opt, sched, cfg, norm, pop, fs, rho_params, meta)
+        if rank == 0:
+            log(f"resumed {run/'last.pt'} at epoch {start} (best {best:.4f} at epoch {best_epoch})")
+    # epoch 0: score the untrained model, write both checkpoints and the curve
     if start == 0 and rank == 0:
-        t0 = time.time(); r = val(m); vs = time.time() - t0
-        best = r['val_score']; rows = [dict(epoch=0, train_loss=float('nan'), **r, lr=cfg.lr, episodes_per_s=float('nan'), train_s=0., val_s=vs, n_skipped=0)]
-        checkpoint('best.pt', 0, r, False); checkpoint('last.pt', 0, r, True); _write_curve(rows, run/'curve.csv')
+        r, vs = _timed(val, m)
+        best = r['val_score']
+        rows = [dict(epoch=0, train_loss=float('nan'), **r, lr=cfg.lr, episodes_per_s=float('nan'), train_s=0., val_s=vs, n_skipped=0)]
+        checkpoint('best.pt', 0, r, False)
+        checkpoint('last.pt', 0, r, True)
+        _write_curve(rows, run/'curve.csv')
         log(f"epoch 0 (untrained): val_score {best:.4f}  PCC {r['pcc_recon']:.4f}  nRMSE {r['nrmse_recon']:.4f}  ({vs:.1f} s)")
+    # train until the planned epochs, or `patience` epochs without improvement (those up to `grace` not counted)
     stop = start >= cfg.epochs or (start > 0 and bad >= cfg.patience)
     epoch = start
     for epoch in range(start + 1, cfg.epochs + 1):
-        if stop: break
-        gen.manual_seed(_epoch_seed(cfg.seed, 0, epoch))               # the single-process episode stream on every rank
-        torch.manual_seed(_epoch_seed(cfg.seed, rank, epoch) + 1)      # dropout: per rank
-        lr = opt.param_groups[0]['lr']; net.train(); losses, skipped = [], 0
-        if dev.type == 'cuda': torch.cuda.synchronize(dev)
-        t0 = time.time()
-        for _ in tqdm(range(steps), desc=f'{cfg.model} epoch {epoch}/{cfg.epochs}', disable=not progress or rank > 0, mininterval=5, leave=False):
-            ep = sample_episodes(sig, lens, cfg.bs, gen, lc, lt, gaps)
-            if world > 1: ep = {k: v[rank * lbs:(rank + 1) * lbs] for k, v in ep.items()}   # this rank's slice of the global batch
-            opt.zero_grad(set_to_none=True); tot = 0.
-            for i in range(0, lbs, micro):
-                s = slice(i, i + micro); sync = i + micro >= lbs or world == 1
-                with (net.no_sync() if not sync else torch.enable_grad()), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
-                    loss = recon_loss(net(ep['x_test'][s], ep['x_calib'][s], ep['y_calib'][s]), ep['y_test'][s]) * (ep['x_test'][s].shape[0] / lbs)
-                    loss.backward()
-                tot = tot + loss.detach()
-            gn = torch.nn.utils.clip_grad_norm_(m.parameters(), cfg.grad_clip)
-            if torch.isfinite(gn): opt.step(); losses.append(tot)
-            else: skipped += 1
-        if dev.type == 'cuda': torch.cuda.synchronize(dev)
-        ts_ = time.time() - t0
-        tl = torch.stack(losses).mean() if losses else torch.tensor(float('nan'), device=dev)
-        if world > 1: dist.all_reduce(tl); tl = tl / world
+        if stop:
+            break
+        # seed the epoch: the single-process episode stream on every rank, dropout per rank
+        gen.manual_seed(_epoch_seed(cfg.seed, 0, epoch))
+        torch.manual_seed(_epoch_seed(cfg.seed, rank, epoch) + 1)
+        # forward backward update over the epoch's steps, then the schedule's step
+        lr = opt.param_groups[0]['lr']
+        tl, skipped, ts_ = _train_epoch(net, opt, get_batch, steps, cfg, dev, rank, world, f'{cfg.model} epoch {epoch}/{cfg.epochs}', progress)
         sched.step()
+        # evaluate on the validation set, keep the best checkpoint, write last.pt and the curve (rank 0)
         if rank == 0:
-            t0 = time.time(); r = val(m); vs = time.time() - t0
+            r, vs = _timed(val, m)
             rows.append(dict(epoch=epoch, train_loss=float(tl), **r, lr=lr, episodes_per_s=steps*cfg.bs/ts_, train_s=ts_, val_s=vs, n_skipped=skipped))
-            if r['val_score'] > best: best, best_epoch, bad = r['val_score'], epoch, 0; checkpoint('best.pt', epoch, r, False)
-            elif epoch > cfg.grace: bad += 1
-            checkpoint('last.pt', epoch, r, True); _write_curve(rows, run/'curve.csv')
+            if r['val_score'] > best:
+                best, best_epoch, bad = r['val_score'], epoch, 0
+                checkpoint('best.pt', epoch, r, False)
+            elif epoch > cfg.grace:
+                bad += 1
+            checkpoint('last.pt', epoch, r, True)
+            _write_curve(rows, run/'curve.csv')
             log(f"epoch {epoch}/{cfg.epochs}: loss {float(tl):.4f}  val_score {r['val_score']:.4f}{' *' if best_epoch == epoch else ''}  "
                 f"PCC {r['pcc_recon']:.4f}  nRMSE {r['nrmse_recon']:.4f}  {steps*cfg.bs/ts_:.0f} ep/s  ({ts_:.1f}+{vs:.1f} s)")
+        # every rank stops with rank 0
         stop = _bcast(bad >= cfg.patience, rank)
-    if world > 1: dist.barrier()
+    if world > 1:
+        dist.barrier()
     return dict(best_score=best, best_epoch=best_epoch, epochs_run=int(rows[-1]['epoch']) if rows else epoch,
                 stopped_early=bool(bad >= cfg.patience), curve=pd.DataFrame(rows, columns=list(CURVE_COLS)))
 
@@ -462,6 +558,32 @@ def run_name(model:str, seed:int, rho:str='ref', cond:str='ref')->str:
     v = ('' if d is None or rho == d else f'_rho-{rho}') + ('' if model != 'calinet_e' or cond == 'ref' else f'_cond-{cond}')
     return f'{model}{v}_seed{seed}'
 
+def _tau_on_pcm(data:RunData,        # The run's data (validation episodes)
+                pcm:nn.Module,       # PCM with the run's ρ parameters
+                dev, bs:int,         # Device and batch size of the evaluation
+               )->dict:              # tau_n, tau_m
+    "τ anchored on PCM's scores over all the validation episodes."
+    from calinet import metrics
+    _, d = Validator(data.valid, data.norm, data.fs, dict(tau_n=1., tau_m=1.), dev, bs)(pcm, per_episode=True)
+    return metrics.tau_anchor(d.nrmse_recon.values, d.morph.values)
+
+def _score_best(run:Path,            # The run folder: best.pt in, metrics_valid.csv and metrics_test.csv out
+                data:RunData,        # The run's data (validation and test episodes)
+                tau:dict,            # τ for val_score
+                dev, cfg:TrainConfig, # Device; configuration (evaluation batch size, amp)
+               )->dict:              # valid, test: headline scores
+    "Score the run's best checkpoint on all the validation and test episodes; write the per-episode metrics of each."
+    from calinet.paper import atomic_write
+    best, _ = load_checkpoint(run/'best.pt', dev, norm=data.norm, fs=data.fs, leads=LEADS)
+    out = {}
+    for split, ep in (('valid', data.valid), ('test', data.test)):
+        r, d = Validator(ep, data.norm, data.fs, tau, dev, cfg.eval_bs, cfg.amp)(best, per_episode=True)
+        d.insert(0, 'record_id', ep['record_id'])
+        d.insert(1, 'row', ep['rows'])
+        atomic_write(run/f'metrics_{split}.csv', d.to_csv(index=False))
+        out[split] = r
+    return out
+
 def train_run(data:RunData, cfg:TrainConfig,
               run_dir,              # Run folder (created)
               rho:str='ref',        # CaLiNet-E / PCM ρ: 'ref', 'plus' or 'one'
@@ -473,25 +595,30 @@ def train_run(data:RunData, cfg:TrainConfig,
               resume:bool=True, rank:int=0, world:int=1, progress:bool=True, log=print,
              )->dict:               # Summary (also written to run_dir/summary.json)
     "Train (or, for GL/PCM, just evaluate) one model; score its best checkpoint on validation and test."
-    from calinet import metrics
+    from calinet.paper import atomic_write
+    # the population map, PCM, and τ (anchored on PCM unless given)
     run, dev = Path(run_dir), data.train[0].device
     W, b = (torch.tensor(np.asarray(data.pop.W), dtype=torch.float32), torch.tensor(np.asarray(data.pop.b), dtype=torch.float32))
     args = dict(rho=rho) if cfg.model == 'pcm' else dict(rho=rho, cond=cond) if cfg.model == 'calinet_e' else {}
     pcm = build_model('pcm', W, b, fs=data.fs, rho_params=rho_params).to(dev)
     if tau is None:
-        _, d = Validator(data.valid, data.norm, data.fs, dict(tau_n=1., tau_m=1.), dev, cfg.eval_bs)(pcm, per_episode=True)
-        tau = metrics.tau_anchor(d.nrmse_recon.values, d.morph.values)
+        tau = _tau_on_pcm(data, pcm, dev, cfg.eval_bs)
+    # the selection set (rank 0); the model, seeded; the provenance its checkpoints carry
     sel = {k: v[:select_val] for k, v in data.valid.items()} if select_val else data.valid
     V = Validator(sel, data.norm, data.fs, tau, dev, cfg.eval_bs, cfg.amp) if rank == 0 else None
     torch.manual_seed(cfg.seed)
     m = build_model(cfg.model, W, b, fs=data.fs, rho_params=rho_params, **args, **cfg.model_args).to(dev)
     meta = dict(meta or {}, seed=cfg.seed, tau=tau, select_val=int(select_val or len(data.valid['rows'])), code=code_fingerprint())
-    meta.setdefault('data_fingerprint', data.cache.fingerprint())   # the data the checkpoint is trained on
-    t0 = time.time(); gate = {}
+    meta.setdefault('data_fingerprint', data.cache.fingerprint())
+    # an anchored model must start at its linear reference: U-Net with anchor at GL, CaLiNet-E at PCM
+    t0 = time.time()
+    gate = {}
     if rank == 0 and cfg.model in ('unet_anchor', 'calinet_e'):
-        ref_model = build_model('gl', W, b).to(dev) if cfg.model == 'unet_anchor' else pcm
-        gate = epoch0_gate(V, m, ref_model, 'GL' if cfg.model == 'unet_anchor' else 'PCM', tight=cfg.model == 'unet_anchor' or args.get('rho') == 'one')
+        at_gl = cfg.model == 'unet_anchor'
+        ref_model = build_model('gl', W, b).to(dev) if at_gl else pcm
+        gate = epoch0_gate(V, m, ref_model, 'GL' if at_gl else 'PCM', tight=at_gl or args.get('rho') == 'one')
         log(f"epoch-0 check: untrained {cfg.model} {gate['epoch0_score']:.4f} vs {gate['reference']} {gate['reference_score']:.4f}, allowed [{gate['lo']:.4f}, {gate['hi']:.4f}]: ok")
+    # train; a model without trainable parameters (GL, PCM) is saved as it is
     if any(p.requires_grad for p in m.parameters()):
         res = fit(m, cfg, data.train, V, run, data.norm, _pop_dict(data.pop), data.fs, rho_params, meta, resume, rank, world, progress, log)
     else:
@@ -499,25 +626,23 @@ def train_run(data:RunData, cfg:TrainConfig,
         if rank == 0:
             run.mkdir(parents=True, exist_ok=True)
             save_checkpoint(make_checkpoint(m, cfg.model, data.norm, _pop_dict(data.pop), data.fs, rho_params, epoch=0, config=asdict(cfg), **plain(meta)), run/'best.pt')
-    if rank != 0: return {}
+    if rank != 0:
+        return {}
     train_s = time.time() - t0
-    best, _ = load_checkpoint(run/'best.pt', dev, norm=data.norm, fs=data.fs, leads=LEADS)
-    out = {}
-    for split, ep in (('valid', data.valid), ('test', data.test)):
-        r, d = Validator(ep, data.norm, data.fs, tau, dev, cfg.eval_bs, cfg.amp)(best, per_episode=True)
-        d.insert(0, 'record_id', ep['record_id']); d.insert(1, 'row', ep['rows'])
-        from calinet.paper import atomic_write
-        atomic_write(run/f'metrics_{split}.csv', d.to_csv(index=False)); out[split] = r
+    # score the best checkpoint; did the best score reach a plateau?
+    out = _score_best(run, data, tau, dev, cfg)
     curve = res.pop('curve')
     pl = plateau(curve.val_score, cfg.plateau_delta, cfg.plateau_frac) if curve is not None else None
-    if pl is not None: log(f"plateau: best score gained {pl['gain']:.4f} over the last {pl['window']} of {pl['epochs']} epochs: {'reached' if pl['reached'] else 'NOT reached'}")
+    if pl is not None:
+        log(f"plateau: best score gained {pl['gain']:.4f} over the last {pl['window']} of {pl['epochs']} epochs: {'reached' if pl['reached'] else 'NOT reached'}")
+    # the summary
     n_params = sum(p.numel() for p in m.parameters() if p.requires_grad)
-    summ = dict(plain(meta)); summ.update(model=cfg.model, model_args=plain(getattr(m, 'model_args', {})), config=plain(asdict(cfg)), tau=tau, gate=gate,
+    summ = dict(plain(meta))
+    summ.update(model=cfg.model, model_args=plain(getattr(m, 'model_args', {})), config=plain(asdict(cfg)), tau=tau, gate=gate,
                 plateau=pl, n_params=int(n_params),
                 train_s=train_s, n_train_records=int(data.train[0].shape[0]), n_excluded_short=int(data.n_excluded),
                 episodes_per_s=float(curve.episodes_per_s.iloc[1:].mean()) if curve is not None and len(curve) > 1 else None,
-                **{k: v for k, v in res.items()}, valid=out['valid'], test=out['test'])
-    from calinet.paper import atomic_write
+                **res, valid=out['valid'], test=out['test'])
     atomic_write(run/'summary.json', json.dumps(plain(summ), indent=1, default=str))
     return summ
 
