@@ -4,18 +4,21 @@
 
 # %% ../nbs/16_cli.ipynb #c512b5fc
 from __future__ import annotations
-import argparse, sys, time
+import argparse, os, sys, time
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 import numpy as np
 import pandas as pd
+import torch
 from .core import LEADS, RECON_LEADS, RECON_IDX, lead_idx
 from .signal import highpass
 from .metrics import pcc, nrmse
-from .apply import reconstruct, method_from_spec, load_context, Reconstruction
+from .apply import reconstruct, reconstruct_many, method_from_spec, load_context, Reconstruction
 from .records import read_record, write_record, plot_record, save_plot
 
 # %% auto #0
-__all__ = ['SUFFIXES', 'EXAMPLES', 'find_records', 'evaluate_recording', 'build_parser', 'main', 'console']
+__all__ = ['SUFFIXES', 'EXAMPLES', 'find_records', 'evaluate_many', 'evaluate_recording', 'build_parser', 'main', 'console']
 
 # %% ../nbs/16_cli.ipynb #fa8d9780
 SUFFIXES = ('.hea', '.csv', '.dcm')
@@ -33,6 +36,46 @@ def find_records(paths,           # Files, WFDB stems or folders
     return out
 
 # %% ../nbs/16_cli.ipynb #e42fd9e5
+def _lead_metrics(truth:np.ndarray,   # Filtered recorded 12 leads (12, T), mV
+                  y:np.ndarray,       # Reconstruction (12, T), mV
+                 )->pd.DataFrame:     # lead, pcc, nrmse: V1, V3–V6 and the pooled row 'V1,V3-V6'
+    "Per-lead PCC and nRMSE of the reconstructed leads, and their pooled row."
+    k = list(RECON_IDX)
+    m = pd.DataFrame(dict(lead=list(RECON_LEADS), pcc=pcc(truth[k], y[k]),
+                          nrmse=[float(nrmse(truth[None], y[None], leads=[i])[0]) for i in k]))
+    pooled = float(nrmse(truth[None], y[None])[0])
+    return pd.concat([m, pd.DataFrame(dict(lead=['V1,V3-V6'], pcc=[m.pcc.mean()], nrmse=[pooled]))], ignore_index=True)
+
+def evaluate_many(recs,                 # `calinet.records.Recording`s with 12 leads (or I, II, V1–V6)
+                  method='pcm+rho',     # See `calinet.apply.method_from_spec`
+                  calib_s:float=2.,     # Calibration window from the start (s)
+                  highpass_hz:float=.5,
+                  ctx=None, device:str='cpu',
+                  errors:str='raise',   # 'raise': the first failure; 'return': a failed recording's exception in its place
+                 )->list:               # (Reconstruction, filtered truth (12, T), per-lead metrics DataFrame) per recording
+    "`evaluate_recording` for many recordings, reconstructed in batches by `calinet.apply.reconstruct_many`."
+    m = method_from_spec(method, ctx, device)
+    out, pairs = [], {}
+    # the calibration window and the rest of each recording (a recording too short for them fails alone)
+    for i, rec in enumerate(recs):
+        try: pairs[i] = (rec.window(0, calib_s), rec.window(calib_s, rec.duration))
+        except Exception as e: out.append(e)
+        else: out.append(None)
+    got = reconstruct_many(list(pairs.values()), method=m, calib_s=calib_s, highpass_hz=highpass_hz, errors='return')
+    # score each reconstruction against its own recording, filtered alike
+    for (i, (_, rest)), r in zip(pairs.items(), got):
+        try:
+            if isinstance(r, Exception): raise r
+            y = rest.select(LEADS)
+            truth = highpass(y, rest.fs, highpass_hz) if highpass_hz else y
+            out[i] = (r, truth, _lead_metrics(truth, r.signal))
+        except Exception as e: out[i] = e
+    bad = [i for i, r in enumerate(out) if isinstance(r, Exception)]
+    if errors == 'raise' and bad:
+        if len(out) > 1: out[bad[0]].add_note(f"evaluate_many: recording {bad[0]} of {len(out)}")
+        raise out[bad[0]]
+    return out
+
 def evaluate_recording(rec,                 # A `calinet.records.Recording` with 12 leads (or I, II, V1–V6)
                        method='pcm+rho',    # See `calinet.apply.method_from_spec`
                        calib_s:float=2.,    # Calibration window from the start (s)
@@ -40,16 +83,7 @@ def evaluate_recording(rec,                 # A `calinet.records.Recording` with
                        ctx=None, device:str='cpu',
                       )->tuple:             # (Reconstruction, filtered truth (12, T), per-lead metrics DataFrame)
     "Calibrate on the first `calib_s` s, reconstruct the rest from I, II, V2, score V1, V3–V6 against the recording."
-    cal, rest = rec.window(0, calib_s), rec.window(calib_s, rec.duration)
-    r = reconstruct(cal, rest, method=method, calib_s=calib_s, highpass_hz=highpass_hz, ctx=ctx, device=device)
-    y = rest.select(LEADS)
-    truth = highpass(y, rec.fs, highpass_hz) if highpass_hz else y
-    k = list(RECON_IDX)
-    m = pd.DataFrame(dict(lead=list(RECON_LEADS), pcc=pcc(truth[k], r.signal[k]),
-                          nrmse=[float(nrmse(truth[None], r.signal[None], leads=[i])[0]) for i in k]))
-    pooled = float(nrmse(truth[None], r.signal[None])[0])
-    m = pd.concat([m, pd.DataFrame(dict(lead=['V1,V3-V6'], pcc=[m.pcc.mean()], nrmse=[pooled]))], ignore_index=True)
-    return r, truth, m
+    return evaluate_many([rec], method, calib_s, highpass_hz, ctx, device)[0]
 
 # %% ../nbs/16_cli.ipynb #44959604
 def _header(r:Reconstruction)->dict:
@@ -75,24 +109,90 @@ def _calib_for(a, path:Path, name:str):
     if not hits: raise FileNotFoundError(f"{path}: no calibration recording named {path.stem} in {c}")
     return read_record(hits[0], units=a.units)
 
-def _one(a, path:Path, name:str, method, ctx)->tuple[dict, pd.DataFrame|None]:
-    "Process one input; an exception becomes an error row naming the file."
-    row = dict(file=str(path), name=name, status='ok', method=method.name, error='')
+def _read_input(a, path:Path, name:str):
+    "One input, read: the recording (evaluate), or the (calibration, measured) pair to reconstruct."
+    rec = read_record(path, fs=a.fs, units=a.units)
+    if a.command == 'evaluate': return rec
+    cal = _calib_for(a, path, name)
+    return (rec.window(0, a.calib_s), rec.window(a.calib_s, rec.duration)) if cal is None else (cal, rec)
+
+def _row(path:Path, name:str, method)->dict:
+    "The summary row of one input, before it is processed."
+    return dict(file=str(path), name=name, status='ok', method=method.name, error='')
+
+def _failed(row:dict, e:Exception)->dict:
+    "`row` marked as failed, with the exception as its reason."
+    row.update(status='error', error=f"{type(e).__name__}: {e}")
+    return row
+
+def _run_chunk(a, items:list, method, ctx)->list:
+    "Read, reconstruct (or evaluate) and write (path, name) inputs as one batch: a (summary row, per-lead table or None) per input."
+    rows = [_row(p, n, method) for p, n in items]
+    leads, got = [None] * len(items), {}
+    # read every input; a file that cannot be read fails alone
+    for i, (p, n) in enumerate(items):
+        try: got[i] = _read_input(a, p, n)
+        except Exception as e: _failed(rows[i], e)
+    if a.command == 'evaluate': res = evaluate_many(list(got.values()), method, a.calib_s, a.highpass, ctx, errors='return')
+    else: res = reconstruct_many(list(got.values()), method=method, calib_s=a.calib_s, highpass_hz=a.highpass, ctx=ctx, errors='return')
+    # write every result; a failed reconstruction or write fails its file alone
+    for i, r in zip(got, res):
+        try:
+            if isinstance(r, Exception): raise r
+            if a.command == 'evaluate':
+                rows[i].update(_write(r[0], Path(a.out), items[i][1], a.format, a.plot, r[1]), pcc=r[2].pcc.iloc[-1], nrmse=r[2].nrmse.iloc[-1])
+                leads[i] = r[2].assign(name=items[i][1])
+            else: rows[i].update(_write(r, Path(a.out), items[i][1], a.format, a.plot))
+        except Exception as e: _failed(rows[i], e)
+    return list(zip(rows, leads))
+
+# %% ../nbs/16_cli.ipynb #0e3755bf
+_JOB = {}    # the command line, method and context that forked workers inherit (set just before the pool forks)
+_FORK = sys.platform.startswith('linux') and 'fork' in mp.get_all_start_methods()   # where forking a process that has loaded torch is safe
+
+def _in_worker(items:list)->list:
+    "`_run_chunk` in a forked worker process."
+    return _run_chunk(_JOB['a'], items, _JOB['method'], _JOB['ctx'])
+
+def _lost(items:list, method, e:Exception)->list:
+    "Error rows for the inputs of a chunk whose worker failed."
+    why = RuntimeError(f"the worker process handling this file's chunk failed ({type(e).__name__}: {e}); rerun these files with --workers 1")
+    return [(_failed(_row(p, n, method), why), None) for p, n in items]
+
+def _chunks(todo:list, workers:int, most:int=64)->list:
+    "`todo` in consecutive chunks of at most `most`, two or more per worker while each keeps at least 8 inputs."
+    size = max(8, min(most, -(-len(todo) // (2 * max(1, workers)))))
+    return [todo[s:s + size] for s in range(0, len(todo), size)]
+
+def _map_chunks(a, chunks:list, method, ctx):
+    "`_run_chunk` over `chunks`, yielding their results in order: in forked worker processes when that helps, else here."
+    if a.workers < 2 or len(chunks) < 2 or not _FORK or not str(a.device).startswith('cpu'):
+        for c in chunks: yield _run_chunk(a, c, method, ctx)
+        return
+    _JOB.update(a=a, method=method, ctx=ctx)
+    ex = ProcessPoolExecutor(min(a.workers, len(chunks)), mp_context=mp.get_context('fork'), initializer=torch.set_num_threads, initargs=(1,))
     try:
-        rec = read_record(path, fs=a.fs, units=a.units)
-        if a.command == 'evaluate':
-            r, truth, m = evaluate_recording(rec, method, a.calib_s, a.highpass, ctx)
-            row.update(_write(r, Path(a.out), name, a.format, a.plot, truth), pcc=m.pcc.iloc[-1], nrmse=m.nrmse.iloc[-1])
-            return row, m.assign(name=name)
-        cal = _calib_for(a, path, name)
-        if cal is None: cal, rec = rec.window(0, a.calib_s), rec.window(a.calib_s, rec.duration)
-        r = reconstruct(cal, rec, method=method, calib_s=a.calib_s, highpass_hz=a.highpass, ctx=ctx)
-        row.update(_write(r, Path(a.out), name, a.format, a.plot))
-    except Exception as e:
-        row.update(status='error', error=f"{type(e).__name__}: {e}")
-    return row, None
+        futs = [ex.submit(_in_worker, c) for c in chunks]
+        for c, f in zip(chunks, futs):
+            try: r = f.result()
+            except Exception as e: r = _lost(c, method, e)
+            yield r
+    finally:
+        ex.shutdown(wait=True, cancel_futures=True)
+        _JOB.clear()
 
 # %% ../nbs/16_cli.ipynb #9cfae709
+def _cpus()->int:
+    "CPUs this process may run on (its affinity where the platform tells it, else the machine's count)."
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+
+def _count(s:str)->int:
+    "A whole number >= 1 from the command line."
+    try: n = int(s)
+    except ValueError: n = 0
+    if n < 1: raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {s!r}")
+    return n
+
 def _common(p:argparse.ArgumentParser):
     "Options both subcommands take."
     p.add_argument('inputs', nargs='+', metavar='INPUT', help='recording files (.hea or WFDB stem, .csv, .dcm) or folders (searched recursively)')
@@ -108,6 +208,8 @@ def _common(p:argparse.ArgumentParser):
     p.add_argument('--format', default='wfdb', choices=['wfdb', 'csv'], help='format of the written 12-lead records (default wfdb)')
     p.add_argument('--plot', default='png', choices=['png', 'pdf', 'none'], help='ECG-paper figure per record (default png)')
     p.add_argument('--device', default='cpu', help='torch device for trained models (default cpu)')
+    p.add_argument('--workers', type=_count, default=min(_cpus(), 8), metavar='N',
+                   help='processes that read, reconstruct and write files in parallel (Linux; default: the number of CPUs available, at most 8; 1: all in this process)')
 
 # %% ../nbs/16_cli.ipynb #d0142c3f
 EXAMPLES = '''examples:
@@ -147,11 +249,13 @@ def main(argv=None)->int:
     if a.command == 'reconstruct' and a.calib and not Path(a.calib).is_dir(): a._calib_rec = read_record(a.calib, units=a.units)
     todo = find_records(a.inputs)
     rows, leads, t0 = [], [], time.time()
-    bar = tqdm(todo, desc=f'calinet {a.command}', unit='record', disable=not todo, mininterval=.1 if sys.stderr.isatty() else 10)
-    for path, name in bar:
-        row, m = _one(a, path, name, method, ctx)
-        rows.append(row)
-        if m is not None: leads.append(m)
+    bar = tqdm(total=len(todo), desc=f'calinet {a.command}', unit='record', disable=not todo, mininterval=.1 if sys.stderr.isatty() else 10)
+    # the chunks' rows and per-lead tables, in input order
+    for done in _map_chunks(a, _chunks(todo, a.workers), method, ctx):
+        rows += [row for row, _ in done]
+        leads += [m for _, m in done if m is not None]
+        bar.update(len(done))
+    bar.close()
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     atomic_write(out/'summary.csv', pd.DataFrame(rows).to_csv(index=False))
     if leads: atomic_write(out/'leads.csv', pd.concat(leads, ignore_index=True).to_csv(index=False))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_records.ipynb #989dc780
 from __future__ import annotations
-import io, os, re, shutil, tempfile, warnings
+import io, os, re, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 from .core import LEADS, IN_LEADS, DERIVED_LEADS, RECON_LEADS, derive_limb
 from .data import RecordError, _UNIT, read_header
-from .synth_io import _write_wfdb16_digital
+from .synth_io import _checksums
 from .paper import atomic_write, plot_ecg12, _LAYOUT
 with warnings.catch_warnings():
     warnings.simplefilter('ignore', DeprecationWarning)   # wfdb 4.3 + pandas 3 import warnings
@@ -374,23 +374,34 @@ def _write_csv(rec:Recording, p:Path, notes:list)->Path:
     atomic_write(p, ''.join(f'# {l}\n' for l in notes) + df.to_csv(index=False, na_rep='', lineterminator='\n'))
     return p
 
+def _put(p:Path, data:bytes):
+    "Write `data` to `p` atomically: under a unique temporary name beside it, then `os.replace`."
+    tmp = p.with_name(f'.{p.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp')
+    try:
+        with open(tmp, 'xb') as f: f.write(data)
+        os.replace(tmp, p)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
 def _write_wfdb(rec:Recording, hea:Path, notes:list)->Path:
-    "WFDB header + format-16 data at 1000 counts/mV (`calinet.synth_io`'s writer), written in a temporary folder and moved into place."
+    "WFDB header + format-16 data at 1000 counts/mV (the files of `calinet.synth_io`'s writer), each file written atomically."
     name = hea.name[:-4]
     if not re.fullmatch(r'[-\w]+', name): raise ValueError(f"{hea}: a WFDB record name may hold only letters, digits, '_' and '-'")
     if not rec.signal.size: raise ValueError(f"{hea}: nothing to write ({len(rec.leads)} leads of {rec.signal.shape[1]} samples)")
-    big = np.nanmax(np.abs(np.where(np.isfinite(rec.signal), rec.signal, 0)), axis=1)
+    fin = np.isfinite(rec.signal)
+    whole = fin.all()
+    big = np.abs(rec.signal if whole else np.where(fin, rec.signal, 0)).max(1)
     if (big > 32.767).any(): raise ValueError(f"{hea}: leads {[l for l, b in zip(rec.leads, big) if b > 32.767]} exceed ±32.767 mV, the 16-bit range at 1 µV resolution")
-    d = np.round(rec.signal.T * 1000)
-    d = np.where(np.isfinite(d), d, -32768).astype('<i2')                         # WFDB's invalid-sample marker; the rest fits (checked above)
+    d = np.rint(rec.signal * 1000)
+    if not whole: d[~fin] = -32768                                                 # WFDB's invalid-sample marker; the rest fits (checked above)
+    d = np.ascontiguousarray(d.astype('<i2').T)                                   # (T, leads): the frames of the .dat
     fs = int(rec.fs) if rec.fs == int(rec.fs) else rec.fs                           # '500', '360.5': the header's rate as wfdb.wrsamp writes it
+    cs, d0 = _checksums(d).tolist(), d[0].tolist()                                  # the header lines of `calinet.synth_io.write_wfdb16`
+    lines = [f'{name} {len(rec.leads)} {fs} {len(d)}'] + [f'{name}.dat 16 1000.0(0)/mV 16 0 {d0[j]} {cs[j]} 0 {l}' for j, l in enumerate(rec.leads)]
     hea.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=hea.parent, prefix=f'.{name}.', suffix='.tmp'))
-    try:
-        _write_wfdb16_digital(tmp / name, d, fs, rec.leads, 1000.)
-        with open(tmp / f'{name}.hea', 'a') as f: f.write(''.join(f'# {l}\n' for l in notes))
-        for f in (f'{name}.dat', f'{name}.hea'): os.replace(tmp / f, hea.parent / f)   # data first: a new header never points at old data
-    finally: shutil.rmtree(tmp, ignore_errors=True)
+    _put(hea.with_suffix('.dat'), d.tobytes())                                        # data first: a new header never points at old data
+    _put(hea, '\n'.join(lines + [f'# {l}' for l in notes]).encode() + b'\n')
     return hea
 
 # %% ../nbs/14_records.ipynb #16ddfeda

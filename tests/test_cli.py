@@ -97,3 +97,23 @@ def test_reconstruct_with_separate_calibration(inputs, tmp_path):
     assert np.isfinite(out[['V1', 'V3', 'V4', 'V5', 'V6']].to_numpy()).all()
     bad = run('reconstruct', meas, '--out', tmp_path/'out2', '--fs', 500, '--plot', 'none')   # no --calib and only 3 leads
     assert bad.returncode == 1 and 'measured.csv' in bad.stderr
+
+
+def test_reconstruct_folder_with_workers(tmp_path):
+    "A folder of 20 records, one of them broken, by two worker processes: every good record written, the broken one listed."
+    d = tmp_path/'in'
+    d.mkdir()
+    x = fixture_ecg(20, 5000, 500, seed=12)[0].astype(np.float64)
+    for i, xi in enumerate(x):
+        wfdb.wrsamp(f'r{i:02d}', fs=500, units=['mV'] * 12, sig_name=list(LEADS), p_signal=xi.T, fmt=['16'] * 12, adc_gain=[1000.] * 12,
+                    baseline=[0] * 12, write_dir=str(d))
+    (d/'r07.hea').write_text('r07 12 500\n')                                  # a header without its signal lines
+    r = run('reconstruct', d, '--out', tmp_path/'out', '--plot', 'none', '--workers', 2)
+    assert r.returncode == 1 and 'r07.hea' in r.stderr
+    s = pd.read_csv(tmp_path/'out'/'summary.csv')
+    assert list(s.name) == [f'r{i:02d}' for i in range(20)] and list(s.status == 'ok') == [i != 7 for i in range(20)]
+    i = [LEADS.index(l) for l in IN_LEADS]
+    for k in (0, 19):
+        rec = wfdb.rdrecord(str(tmp_path/'out'/f'r{k:02d}'))
+        np.testing.assert_allclose(rec.p_signal[:, i].T, x[k][i, 1000:], atol=1.5e-3)   # measured leads passed through
+    assert run('reconstruct', d, '--out', tmp_path/'o2', '--workers', 0).returncode == 2    # a usage error
