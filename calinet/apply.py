@@ -136,7 +136,8 @@ class PCM(Method):
     def __init__(self, ctx:Context, score:str='one', lam_w:float=1., lam_b:float=.1):
         super().__init__(ctx)
         if score not in PCM_SCORES: raise ValueError(f"PCM: score must be one of {list(PCM_SCORES)}, got {score!r}")
-        self.score, self.lam_w, self.lam_b, self.name = score, lam_w, lam_b, PCM_SCORES[score]
+        self.score, self.lam_w, self.lam_b = score, lam_w, lam_b
+        if type(self).name == Method.name: self.name = PCM_SCORES[score]   # a subclass that names itself keeps its name
     def calibrate(self, xc, yc)->dict:
         "Patient map, score and fallback (float64 tensors) of normalised windows."
         n, c = self.ctx.norm, self.ctx
