@@ -17,10 +17,10 @@ from .calib import _priors, _chunk, _zbuf, _stats_torch, _solve_torch, _ok_stats
 from .records import Recording
 
 # %% auto #0
-__all__ = ['CONTEXT_FORMAT', 'ASSET', 'PCM_SCORES', 'BUILTIN', 'ROLES', 'Context', 'context_from_dict', 'load_context',
-           'write_context', 'Method', 'GL', 'PCM', 'TemplateReplay', 'Trained', 'method_from_spec', 'run_method',
-           'predict_episodes', 'Reconstruction', 'as_recording', 'beat_shapes', 'calibration_warnings', 'reconstruct',
-           'calibration_scores', 'reconstruct_many', 'main']
+__all__ = ['CONTEXT_FORMAT', 'ASSET', 'PCM_SCORES', 'BUILTIN', 'ROLES', 'MIN_CALIB_S', 'MAX_FIT_NRMSE', 'Context',
+           'context_from_dict', 'load_context', 'write_context', 'Method', 'GL', 'PCM', 'TemplateReplay', 'Trained',
+           'method_from_spec', 'run_method', 'predict_episodes', 'Reconstruction', 'as_recording', 'beat_shapes',
+           'untrusted', 'calibration_warnings', 'reconstruct', 'calibration_scores', 'reconstruct_many', 'main']
 
 # %% ../nbs/15_apply.ipynb #5c474e47
 CONTEXT_FORMAT = 'calinet-context-1'
@@ -311,6 +311,32 @@ def _amplitudes(xc:np.ndarray, yc:np.ndarray, xt:np.ndarray)->tuple:
     ratio = np.median(np.ptp(xt, -1), -1) / np.maximum(np.median(np.ptp(xc, -1), -1), 1e-12)
     return np.median(np.ptp(yc, -1), -1), ratio
 
+MIN_CALIB_S = 1.5      # shortest calibration window (s) that ρ may judge: about two beats at 60 bpm
+MAX_FIT_NRMSE = .8     # in-window fit nRMSE above which the calibration's leads are no linear function of its I, II, V2
+
+def untrusted(ok:bool,        # The window's `ok` (finite, no flat lead); a window that is not ok already has ρ = 0
+              calib_s:float,  # Window length (s)
+              ptp:float,      # Median peak-to-peak of the calibration's 12 leads (mV)
+              ratio:float,    # Measured over calibration amplitude of I, II, V2
+              n_peaks:int,    # R-peaks of lead II in the window
+              nrmse:float,    # In-window fit nRMSE of the patient map
+             )->str:          # The reason, or '' when ρ can judge the window
+    "Why ρ cannot judge a calibration window; ρ and ρ⁺ are then 0, so a method with the fallback uses the population map."
+    if not ok: return ''
+    if calib_s < MIN_CALIB_S: return f"a {calib_s:g}-s window is too short for ρ to judge (at least {MIN_CALIB_S:g} s)"
+    if ptp > 20: return "implausible calibration amplitudes (µV read as mV?)"
+    if ratio > 5 or ratio < 1 / 5: return "measured and calibration leads on different scales"
+    if n_peaks < 2: return "no cardiac rhythm to judge (fewer than 2 beats in lead II)"
+    if nrmse > MAX_FIT_NRMSE: return f"the calibration's leads are no linear function of its I, II, V2 (in-window nRMSE {nrmse:.2f} > {MAX_FIT_NRMSE:g}): noise or a broken window"
+    return ''
+
+def _falls_back(m:Method)->bool: return isinstance(m, PCM) and m.score != 'one'
+
+def _gate_warning(why:str, rho:float, rho_plus:float, m:Method)->str:
+    "The warning of a window ρ cannot judge (`untrusted`)."
+    if _falls_back(m): return f"ρ = 0 and ρ⁺ = 0 (measured {rho:.2f} and {rho_plus:.2f}): {why}; the population map is used"
+    return f"ρ = 0 and ρ⁺ = 0 (measured {rho:.2f} and {rho_plus:.2f}): {why}; {m.name} has no fallback, so treat its output with caution"
+
 def _warning_texts(ok:bool, ptp:float, ratio:float, n_peaks:int, beat_corr:float, nrmse:float, p:RhoParams, min_corr:float)->list[str]:
     "The warnings about one calibration window, from its measurements (see `calibration_warnings`)."
     w = []
@@ -375,13 +401,24 @@ def reconstruct(calib,                 # Calibration recording: ≥ `calib_s` s 
     yc = _prepare(c, LEADS, m.fs, highpass_hz, calib_s)
     xt = _prepare(r, IN_LEADS, m.fs, highpass_hz)
     s = _scores(m.ctx, yc[IN_IDX], yc)
+    ok = bool(s['parts']['ok'])
+    pk = rpeaks(yc[1], m.fs) if ok else []
+    warn = calibration_warnings(yc[IN_IDX], yc, xt, m.fs, s['parts'], m.ctx.rho_params, peaks=pk)
+    why = untrusted(ok, calib_s, *_amplitudes(yc[IN_IDX], yc, xt), len(pk), s['parts']['nrmse'])
     y = run_method(m, yc[None, IN_IDX], yc[None], xt[None])[0]
+    weight = float(m.last.get('weight', [np.nan])[0])
+    # a window ρ cannot judge: ρ = ρ⁺ = 0, and a method with the fallback gives the population map
+    if why:
+        warn.append(_gate_warning(why, s['rho'], s['rho_plus'], m))
+        s = dict(s, rho=0., rho_plus=0.)
+    if why and _falls_back(m):
+        y = run_method(GL(m.ctx), yc[None, IN_IDX], yc[None], xt[None])[0]
+        weight = 0.
     x = r.select(IN_LEADS)
     v = resample(y[RECON_IDX], m.fs, r.fs)[0] if r.fs != m.fs else y[RECON_IDX]
     out = assemble_12(x[None], _fit_length(v, x.shape[-1])[None])[0]
     if not np.isfinite(out).all(): raise ValueError(f"{r.source or 'measured'}: the reconstruction is not finite")
-    rep = dict(rho=s['rho'], rho_plus=s['rho_plus'], weight=float(m.last.get('weight', [np.nan])[0]),
-               warnings=calibration_warnings(yc[IN_IDX], yc, xt, m.fs, s['parts'], m.ctx.rho_params),
+    rep = dict(rho=s['rho'], rho_plus=s['rho_plus'], weight=weight, warnings=warn,
                calib_s=calib_s, highpass_hz=highpass_hz, fs_method=m.fs, context=m.ctx.source)
     return Reconstruction(out, r.fs, dict(ROLES), m.name, rep)
 
@@ -441,14 +478,17 @@ def _warnings_many(yc:np.ndarray,   # Calibration 12 leads (B, 12, Lc), mV, filt
                    xt:np.ndarray,   # Measured leads (B, 3, Lt), mV, filtered
                    fs:float, cal:dict, p:RhoParams,   # Rate (Hz), the windows' `calibration_scores`, ρ parameters
                    min_corr:float=.8,
-                  )->list:          # One list of warnings per window
-    "`calibration_warnings` of every window of a batch: amplitudes over the batch, lead II's R-peaks detected in one call."
+                   calib_s:float=2., # Window length (s), for `untrusted`
+                  )->tuple:         # (one list of warnings per window, one `untrusted` reason per window)
+    "`calibration_warnings` and `untrusted` of every window of a batch: amplitudes over the batch, lead II's R-peaks detected in one call."
     ok, nrmse = cal['ok'].numpy(), cal['nrmse'].numpy()
     ptp, ratio = _amplitudes(yc[:, IN_IDX], yc, xt)
     idx = np.flatnonzero(ok)
     peaks = dict(zip(idx.tolist(), rpeaks(yc[idx, 1], fs))) if len(idx) else {}
     corr = [beat_shapes(yc[i], fs, peaks=peaks[i])['min_corr'] if ok[i] else 1. for i in range(len(yc))]
-    return [_warning_texts(bool(ok[i]), ptp[i], ratio[i], len(peaks.get(i, ())), corr[i], float(nrmse[i]), p, min_corr) for i in range(len(yc))]
+    warn = [_warning_texts(bool(ok[i]), ptp[i], ratio[i], len(peaks.get(i, ())), corr[i], float(nrmse[i]), p, min_corr) for i in range(len(yc))]
+    why = [untrusted(bool(ok[i]), calib_s, ptp[i], ratio[i], len(peaks.get(i, ())), float(nrmse[i])) for i in range(len(yc))]
+    return warn, why
 
 # %% ../nbs/15_apply.ipynb #40fe2889
 def _leads_of(rec:Recording, names)->np.ndarray:
@@ -470,14 +510,21 @@ def _reconstruct_batch(m:Method, items:list, calib_s:float, highpass_hz:float)->
     yc = _filtered(np.stack([it[2] for it in items]), c0.fs, m.fs, highpass_hz, calib_s)   # (B, 12, Lc) at the method's rate
     xt = _filtered(x, r0.fs, m.fs, highpass_hz)                                     # (B, 3, Lt)
     with _one_torch_thread(): cal = calibration_scores(m.ctx, yc[:, IN_IDX], yc)
+    warn, why = _warnings_many(yc, xt, m.fs, cal, m.ctx.rho_params, calib_s=calib_s)
     v, weight = _method_leads(m, cal, yc[:, IN_IDX], yc, xt)
+    # windows ρ cannot judge: ρ = ρ⁺ = 0, and a method with the fallback gives the population map
+    gated = np.array([bool(w) for w in why])
+    for i in np.flatnonzero(gated): warn[i] = warn[i] + [_gate_warning(why[i], float(cal['rho'][i]), float(cal['rho_plus'][i]), m)]
+    if gated.any() and _falls_back(m):
+        v[gated] = run_method(GL(m.ctx), yc[gated][:, IN_IDX], yc[gated], xt[gated])[:, RECON_IDX]
+        weight[gated] = 0.
+    rho, rho_plus = (np.where(gated, 0., cal[k].numpy()) for k in ('rho', 'rho_plus'))
     v = resample(v, m.fs, r0.fs)[0] if r0.fs != m.fs else v
     out = assemble_12(x, _fit_length(v, x.shape[-1]))
     bad = np.flatnonzero(~np.isfinite(out).all((1, 2)))
     if len(bad): raise ValueError(f"{items[bad[0]][1].source or 'measured'}: the reconstruction is not finite")
-    warn = _warnings_many(yc, xt, m.fs, cal, m.ctx.rho_params)
     rest = dict(calib_s=calib_s, highpass_hz=highpass_hz, fs_method=m.fs, context=m.ctx.source)
-    return [Reconstruction(out[i], r0.fs, dict(ROLES), m.name, dict(rho=float(cal['rho'][i]), rho_plus=float(cal['rho_plus'][i]),
+    return [Reconstruction(out[i], r0.fs, dict(ROLES), m.name, dict(rho=float(rho[i]), rho_plus=float(rho_plus[i]),
                                                                    weight=float(weight[i]), warnings=warn[i], **rest)) for i in range(len(items))]
 
 def _batch_or_each(m:Method, items:list, calib_s:float, highpass_hz:float)->list:
