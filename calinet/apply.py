@@ -334,8 +334,10 @@ def _falls_back(m:Method)->bool: return isinstance(m, PCM) and m.score != 'one'
 
 def _gate_warning(why:str, rho:float, rho_plus:float, m:Method)->str:
     "The warning of a window ρ cannot judge (`untrusted`)."
-    if _falls_back(m): return f"ρ = 0 and ρ⁺ = 0 (measured {rho:.2f} and {rho_plus:.2f}): {why}; the population map is used"
-    return f"ρ = 0 and ρ⁺ = 0 (measured {rho:.2f} and {rho_plus:.2f}): {why}; {m.name} has no fallback, so treat its output with caution"
+    head = f"ρ = 0 and ρ⁺ = 0 (measured {rho:.2f} and {rho_plus:.2f}): {why}"
+    if _falls_back(m): return f"{head}; the population map is used"
+    if isinstance(m, Trained): return f"{head}; {m.name} weighs the window with its own score, so treat its output with caution"
+    return f"{head}; {m.name} has no fallback, so treat its output with caution"
 
 def _warning_texts(ok:bool, ptp:float, ratio:float, n_peaks:int, beat_corr:float, nrmse:float, p:RhoParams, min_corr:float)->list[str]:
     "The warnings about one calibration window, from its measurements (see `calibration_warnings`)."
