@@ -38,22 +38,22 @@ class SynthConfig:
     p_female: float = 0.48
     hr_median: float = 70.; hr_sd: float = 14.; hr_range: tuple = (45., 120.)
     beta: float = 0.5                      # lead-field magnitude exponent
-    move: float = 1.75                     # moving-dipole factor m (tuned on folds 1–8)
+    move: float = 1.75                     # moving-dipole factor m (changed in 8d5fe12; see Changes to the defaults)
     sd_el_cm: float = 1.5                  # precordial electrode scatter
-    sd_heart_cm: float = 1.0               # heart-centre offset (tuned on folds 1–8; drives the calibration-nRMSE tail)
+    sd_heart_cm: float = 1.0               # heart-centre offset (changed in 8d5fe12; drives the calibration-nRMSE tail)
     p_high_v1v2: float = 0.25              # V1/V2 one intercostal space too high
-    limb_deg: float = 6.                   # limb lead-vector rotation scatter (per axis; tuned on folds 1–8)
+    limb_deg: float = 6.                   # limb lead-vector rotation scatter (per axis; changed in 8d5fe12)
     limb_scale_sd: float = 0.08
-    chest_sd: float = 0.06                 # log-normal chest size (tuned on folds 1–8)
+    chest_sd: float = 0.06                 # log-normal chest size (changed in 8d5fe12; see Changes to the defaults)
     gain_sd: float = 0.15                  # log-normal dipole gain
-    resp_cm: tuple = (0., 2., 1.)          # respiratory translation amplitude (patient × U(0.5, 1.2); tuned on folds 1–8)
+    resp_cm: tuple = (0., 2., 1.)          # respiratory translation amplitude (patient × U(0.5, 1.2); changed in 8d5fe12)
     resp_rad: tuple = (0.1, 0.08, 0.07)    # respiratory rotation amplitude (patient × U(0.3, 1))
     local_mv: tuple = (0.03, 0.1)          # local-source amplitude range (normals; ×3 for MI/CD)
     p_local: float = 0.5
     noise_mix: tuple = (('clean', .60), ('mild', .25), ('moderate', .10), ('severe', .05))
-    snr_db: tuple = (('clean', (28., 36.)), ('mild', (25., 32.)), ('moderate', (24., 30.)), ('severe', (19., 26.)))  # nst SNR of non-wander noise, dB (tuned on folds 1–8)
+    snr_db: tuple = (('clean', (28., 36.)), ('mild', (25., 32.)), ('moderate', (24., 30.)), ('severe', (19., 26.)))  # nst SNR of non-wander noise, dB (changed in 734a345; see Changes to the defaults)
     thermal_uv: tuple = (2., 6.)
-    bw_mix: tuple = (('low', .93, (0.005, 0.03)), ('drift', .055, (0.1, 0.4)), ('severe', .015, (0.5, 1.2)))  # kind, share, RMS mV (tuned on folds 1–8)
+    bw_mix: tuple = (('low', .93, (0.005, 0.03)), ('drift', .055, (0.1, 0.4)), ('severe', .015, (0.5, 1.2)))  # kind, share, RMS mV (changed in 8d5fe12; see Changes to the defaults)
     mains_hz: float = 50.
     mains_uv: tuple = (1., 8.)             # differential mains, typical records, µV
     static_uv: tuple = (10., 30.)          # mains in the `p_static` records ('static_noise'), µV
@@ -65,7 +65,7 @@ class SynthConfig:
     p_pac_record: float = 0.03
     p_limb_reversal: float = 0.01; p_precordial_swap: float = 0.005; p_detached: float = 0.003
     cal_window: tuple = (0., 2.)
-    p_cal_fail: float = 0.05               # probability of one calibration-window failure per record (tuned on folds 1–8)
+    p_cal_fail: float = 0.05               # probability of one calibration-window failure per record (changed in 8d5fe12; see Changes to the defaults)
     cal_fail_mix: tuple = (('ectopic', .40), ('em', .25), ('baseline_jump', .15), ('pop', .10), ('burst', .10))
     visits: tuple = ((1, .88), (2, .08), (3, .02), (4, .01), (5, .01))
     quantize_uv: float = 1.                # 0 = keep full float precision in memory
