@@ -325,7 +325,7 @@ On baseline-wander probes the high-pass edge error is {{n|filter_edge|probe_defa
 '''),
 ('synth_realism', '''### Synthetic realism
 
-{{n|synth_realism|checks_passed}} of {{n|synth_realism|checks_total}} checks in band. Per-patient ridge PCC {{n|synth_realism|perpatient_ridge_pcc_folds_1to8}} on folds 1–8, {{n|synth_realism|perpatient_ridge_pcc_fold_9}} on fold 9 and {{n|synth_realism|perpatient_ridge_pcc_fold_10}} on fold 10; a small residual network gains {{n|synth_realism|cnn_residual_gain_over_pcm_recon5_pcc_fold_10}} PCC over PCM on fold 10. {{tab|tab_synth_realism}}{{fig|fig_synth_examples|synthetic examples}}
+{{n|synth_realism|checks_passed}} of {{n|synth_realism|checks_total}} checks in band. Per-patient ridge PCC {{n|synth_realism|perpatient_ridge_pcc_folds_1to8}} on folds 1–8, {{n|synth_realism|perpatient_ridge_pcc_fold_9}} on fold 9 and {{n|synth_realism|perpatient_ridge_pcc_fold_10}} on fold 10; a small residual network gains {{n|synth_realism|cnn_residual_gain_over_pcm_recon5_pcc_fold_10}} PCC over PCM on fold 10.{{sec|realism_off}}{{sec|realism_unseen}} {{tab|tab_synth_realism}}{{fig|fig_synth_examples|synthetic examples}}
 
 '''),
 ('', '''## The reference's weaknesses and how calinet handles them
@@ -448,6 +448,22 @@ def _later(names)->str:
     if not names: return ''
     return '; rerun later on their own: ' + ', '.join(f'`{n}`' for n in names)
 
+def _out_of_band(R:Render, table:str)->str:
+    "The checks of a realism table outside their band, each with its value and band, or that all are inside."
+    df = read_table(R.root, table)
+    off = df[~df.ok.astype(str).str.lower().eq('true')]
+    if off.empty: return ' Every check is inside its band.'
+    items = '; '.join(f"{r.group}: {r.check} {R._q(float(r.value), 'value', f'tables/{table}.csv', f'value of {r.check}')} (band {r.band})" for r in off.itertuples())
+    return f' Outside their band ({table}): {items}.'
+
+def _unseen(R:Render)->str:
+    "The realism checks of the second run on a seed that no tuning of the generator saw, or a visible note that there was none."
+    if not (R.root/'numbers/synth_realism_unseen.json').exists():
+        return '\n\n> Realism on a seed no tuning saw (`tables/tab_synth_realism_unseen`): not produced by this run.\n\n'
+    head = (f" On cohort seed {R.n('synth_realism_unseen', 'seed')}, which no tuning of the generator saw, {R.n('synth_realism_unseen', 'checks_passed')}"
+            f" of {R.n('synth_realism_unseen', 'checks_total')} checks are in band (`tables/tab_synth_realism_unseen`).")
+    return head + _out_of_band(R, 'tab_synth_realism_unseen')
+
 def _section(R:Render, name:str)->str:
     "Generated pieces: sub-templates, the notebook list, weaknesses, reproducibility, the remaining outputs."
     if name in SUBTEMPLATES:
@@ -465,6 +481,8 @@ def _section(R:Render, name:str)->str:
         if top is None: return 'the `nbs/` folder of the repository'
         rel = os.path.relpath(top/'nbs', R.root.resolve())
         return ', '.join(f'[`{n.stem}`]({rel}/{n.name})' for n in sorted((top/'nbs').glob('[0-9][0-9]*_*.ipynb')))
+    if name == 'realism_off': return _out_of_band(R, 'tab_synth_realism')
+    if name == 'realism_unseen': return _unseen(R)
     if name == 'weaknesses':
         return '\n'.join(f'- **{w}**, {what}: {how}.' for w, what, how in WEAKNESSES)
     if name == 'repro':

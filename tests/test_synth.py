@@ -13,7 +13,7 @@ def test_reconstruction_bands(cohort):
     S, _, _ = recon_scores(*cohort)
     assert 0.85 <= S.pcc_gl.mean() <= 0.90, S.pcc_gl.mean()
     assert 0.92 <= S.pcc_pcm.mean() <= 0.96, S.pcc_pcm.mean()
-    assert 0.11 <= S.nrmse_cal.median() <= 0.19 and S.nrmse_cal.quantile(0.95) <= 0.37   # p95 of 300 records: ±0.03 sampling spread
+    assert 0.11 <= S.nrmse_cal.median() <= 0.19 and S.nrmse_cal.quantile(0.95) <= 0.34   # band top 0.30 plus two bootstrap sd of a 300-record p95 (sd 0.023; value 0.320 at seed 0)
 
 def test_table_checks(cohort):
     X, M = cohort
