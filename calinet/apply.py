@@ -20,7 +20,8 @@ from .records import Recording
 __all__ = ['CONTEXT_FORMAT', 'ASSET', 'PCM_SCORES', 'BUILTIN', 'ROLES', 'MIN_CALIB_S', 'MAX_FIT_NRMSE', 'Context',
            'context_from_dict', 'load_context', 'write_context', 'Method', 'GL', 'PCM', 'TemplateReplay', 'Trained',
            'method_from_spec', 'run_method', 'predict_episodes', 'Reconstruction', 'as_recording', 'beat_shapes',
-           'untrusted', 'calibration_warnings', 'reconstruct', 'calibration_scores', 'reconstruct_many', 'main']
+           'untrusted', 'calibration_warnings', 'reconstruct', 'calibration_scores', 'untrusted_many',
+           'reconstruct_many', 'main']
 
 # %% ../nbs/15_apply.ipynb #5c474e47
 CONTEXT_FORMAT = 'calinet-context-1'
@@ -476,6 +477,24 @@ def _method_leads(m:Method, cal:dict, xc, yc, xt)->tuple:
     return v, (w if len(w) == len(xt) else np.full(len(xt), np.nan))
 
 # %% ../nbs/15_apply.ipynb #bc88baa2
+def _peaks_many(yc:np.ndarray, fs:float, ok:np.ndarray)->dict:
+    "Lead II's R-peaks of every `ok` window of a batch (B, 12, Lc), in one `rpeaks` call: window index -> peaks."
+    idx = np.flatnonzero(ok)
+    return dict(zip(idx.tolist(), rpeaks(yc[idx, 1], fs))) if len(idx) else {}
+
+def untrusted_many(yc:np.ndarray,    # Calibration 12 leads (B, 12, Lc), mV, filtered
+                   xt:np.ndarray,    # Measured leads (B, 3, Lt), mV, filtered
+                   fs:float,         # Sampling rate (Hz)
+                   ok, nrmse,        # Per window (B,): `ok` and the in-window fit nRMSE, as `calibration_scores` gives them
+                   calib_s:float=2., # Window length (s)
+                   peaks:dict=None,  # Lead II's R-peaks per window (`_peaks_many`) when already detected; None = detect them
+                  )->list[str]:      # One reason per window, '' where ρ can judge it
+    "`untrusted` of every window of a batch: why ρ cannot judge it, or ''."
+    ok, nrmse = np.asarray(ok, bool), np.asarray(nrmse, np.float64)
+    ptp, ratio = _amplitudes(yc[:, IN_IDX], yc, xt)
+    if peaks is None: peaks = _peaks_many(yc, fs, ok)
+    return [untrusted(bool(ok[i]), calib_s, ptp[i], ratio[i], len(peaks.get(i, ())), float(nrmse[i])) for i in range(len(yc))]
+
 def _warnings_many(yc:np.ndarray,   # Calibration 12 leads (B, 12, Lc), mV, filtered
                    xt:np.ndarray,   # Measured leads (B, 3, Lt), mV, filtered
                    fs:float, cal:dict, p:RhoParams,   # Rate (Hz), the windows' `calibration_scores`, ρ parameters
@@ -485,12 +504,10 @@ def _warnings_many(yc:np.ndarray,   # Calibration 12 leads (B, 12, Lc), mV, filt
     "`calibration_warnings` and `untrusted` of every window of a batch: amplitudes over the batch, lead II's R-peaks detected in one call."
     ok, nrmse = cal['ok'].numpy(), cal['nrmse'].numpy()
     ptp, ratio = _amplitudes(yc[:, IN_IDX], yc, xt)
-    idx = np.flatnonzero(ok)
-    peaks = dict(zip(idx.tolist(), rpeaks(yc[idx, 1], fs))) if len(idx) else {}
+    peaks = _peaks_many(yc, fs, ok)
     corr = [beat_shapes(yc[i], fs, peaks=peaks[i])['min_corr'] if ok[i] else 1. for i in range(len(yc))]
     warn = [_warning_texts(bool(ok[i]), ptp[i], ratio[i], len(peaks.get(i, ())), corr[i], float(nrmse[i]), p, min_corr) for i in range(len(yc))]
-    why = [untrusted(bool(ok[i]), calib_s, ptp[i], ratio[i], len(peaks.get(i, ())), float(nrmse[i])) for i in range(len(yc))]
-    return warn, why
+    return warn, untrusted_many(yc, xt, fs, ok, nrmse, calib_s, peaks)
 
 # %% ../nbs/15_apply.ipynb #40fe2889
 def _leads_of(rec:Recording, names)->np.ndarray:

@@ -13,7 +13,7 @@ from .core import LEADS, git_commit, plain
 
 # %% auto #0
 __all__ = ['RULES', 'atomic_write', 'fingerprint', 'provenance', 'decimals_for', 'fmt_value', 'fmt_pm', 'save_table',
-           'macro_name', 'save_numbers', 'save_fig', 'save_text', 'Paper', 'plot_ecg12']
+           'macro_name', 'save_numbers', 'save_fig', 'save_text', 'notice', 'Paper', 'plot_ecg12']
 
 # %% ../nbs/05_paper.ipynb #6cfc5749
 def _umask()->int:
@@ -186,15 +186,26 @@ def save_text(text:str,        # The document
     atomic_write(f.with_name(f'{f.stem}.provenance.json'), json.dumps(prov or {}, indent=1, sort_keys=True, default=str))
     return f
 
+# %% ../nbs/05_paper.ipynb #5ccb3c6f
+def notice(text:str):   # One line for the reader (newlines and runs of spaces are folded)
+    "Print `text` and append it to the file named by `CALINET_NOTICES`, when set (the pipeline prints it under the step)."
+    line = ' '.join(str(text).split())
+    print(line)
+    path = os.environ.get('CALINET_NOTICES')
+    if not path: return line
+    with open(path, 'a', encoding='utf-8') as f: f.write(line + '\n')
+    return line
+
 # %% ../nbs/05_paper.ipynb #f3e3d960
 class Paper:
-    "Output root + provenance bound once; `save_fig`, `save_table`, `save_numbers`, `save_doc` as methods."
+    "Output root + provenance bound once; `save_fig`, `save_table`, `save_numbers`, `save_doc` and `notice` as methods."
     def __init__(self, out, profile:str, seed:int, data:str='', notebook:str='', **params):
         self.out = Path(out); self.prov = provenance(profile, seed, data, notebook, **params)
     def save_fig(self, fig, name, **kw): return save_fig(fig, name, self.out, self.prov, **kw)
     def save_table(self, df, name, **kw): return save_table(df, name, self.out, self.prov, **kw)
     def save_numbers(self, nums, name): return save_numbers(nums, name, self.out, self.prov)
     def save_doc(self, text, name): return save_text(text, name, self.out, self.prov)
+    def notice(self, text:str): return notice(text)
     def __repr__(self): return f'Paper({str(self.out)!r}, profile={self.prov["profile"]!r}, seed={self.prov["seed"]})'
 
 # %% ../nbs/05_paper.ipynb #32896748
