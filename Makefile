@@ -7,10 +7,14 @@ STAMP   := $(VENV)/.installed
 TORCH   ?= torch==2.13.0
 PROFILE ?= default
 DATA    ?= data
+# JOBS: cores Snakemake may use (single-thread training runs go side by side, every other step alone on all of them);
+# DRY=1: list the steps `make paper` would run, and why, running nothing
+JOBS    ?= 2
+DRY     ?=
 export MPLBACKEND := Agg
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: install export data paper smoke test bench context clean-nbs check-clean distclean
+.PHONY: install export data paper dryrun smoke test bench context clean-nbs check-clean distclean
 
 $(STAMP): setup.py settings.ini
 	@echo "== creating $(VENV) and installing calinet (CPU torch first) =="
@@ -30,8 +34,12 @@ export: $(STAMP)
 data: export
 	$(BIN)/python -m calinet.synth --profile $(PROFILE) --out $(DATA)
 
+# Snakemake (workflow/Snakefile) reruns only the steps whose notebook, parameters, imported library modules or inputs changed.
 paper: data
-	$(BIN)/python -m calinet.pipeline --profile $(PROFILE)
+	$(BIN)/python -m calinet.pipeline --profile $(PROFILE) --jobs $(JOBS) $(if $(DRY),--dry-run)
+
+dryrun: export
+	$(BIN)/python -m calinet.pipeline --profile $(PROFILE) --jobs $(JOBS) --dry-run
 
 # The context that ships with the package (calinet/assets): normaliser and population map of the synthetic cohort's
 # training folds, with the ρ and ρ⁺ parameters that `make paper` fitted on them. Deterministic given the cohort.
@@ -40,7 +48,7 @@ context: data
 		--rho paper/numbers/rho_ref_params.json --rho-plus paper/numbers/rho_plus_params.json
 
 smoke: export
-	$(BIN)/python -m calinet.pipeline --profile smoke
+	$(BIN)/python -m calinet.pipeline --profile smoke --jobs $(JOBS)
 
 test: export
 	$(BIN)/nbdev_test --n_workers 1 --timing

@@ -88,3 +88,38 @@ def test_library_sources_not_ignored():
     files = [str(p.relative_to(ROOT)) for p in (ROOT/'calinet').rglob('*.py')]
     r = subprocess.run(['git', 'check-ignore', *files], cwd=ROOT, capture_output=True, text=True)
     assert r.stdout.strip() == '', f"ignored library files: {r.stdout}"
+
+@pytest.mark.parametrize('prof', PROFILES, ids=lambda p: p.name)
+def test_pipeline_needs_and_writes(prof):
+    "`needs` names steps of the profile; `writes` are numbers/ files; the pipeline's own reading of the profile accepts it."
+    from calinet.pipeline import plan
+    steps = yaml.safe_load((prof/'pipeline.yaml').read_text())['steps']
+    names = {s if isinstance(s, str) else s['notebook'] for s in steps}
+    for s in (s for s in steps if isinstance(s, dict)):
+        needs = [s['needs']] if isinstance(s.get('needs'), str) else s.get('needs') or []
+        assert set(needs) <= names | {'all'}, f"{prof.name}/pipeline.yaml: {s['notebook']} needs {sorted(set(needs) - names)}, not steps here"
+        for w in s.get('writes') or []: assert re.fullmatch(r'numbers/\w+\.json', w), f"{prof.name}/pipeline.yaml: {s['notebook']} writes {w!r}"
+    plan(prof.name, ROOT/'paper/params', ROOT/'nbs/experiments')
+
+def saved_numbers(nb):
+    "Stems of the numbers files a notebook saves (`save_numbers(..., 'name')`)."
+    body = '\n'.join(src(c) for c in cells(nb) if c['cell_type'] == 'code')
+    return set(re.findall(r"save_numbers\([^\n]*?,\s*f?'(\w+)(?:\{\w+\})?'\)", body))
+
+@pytest.mark.parametrize('prof', PROFILES, ids=lambda p: p.name)
+def test_numbers_files_come_from_needed_steps(prof):
+    "Every numbers/*.json a step's parameters name is written by a step it depends on, and that step's notebook saves it."
+    from calinet.pipeline import dag, default_out, plan, run_name
+    root = ROOT/'paper/params'
+    jobs = dag(prof.name, str(ROOT/default_out(prof.name)), root, ROOT/'nbs/experiments', ROOT/'calinet')
+    steps = {run_name(s): s for s in plan(prof.name, root, ROOT/'nbs/experiments')}
+    for name, j in jobs.items():
+        for v in (v for v in j['params'].values() if isinstance(v, str)):
+            for f in re.findall(r'numbers/([\w{}]+)\.json', v):
+                makers = {n for n, s in steps.items() if any(re.fullmatch(f.replace('{rho}', r'\w+'), Path(w).stem) for w in s.writes)}
+                assert makers, f"{prof.name}: {name} reads numbers/{f}.json, which no step declares in `writes`"
+                assert makers <= set(j['needs']), f"{prof.name}: {name} reads numbers/{f}.json but does not depend on {sorted(makers - set(j['needs']))}"
+    for s in steps.values():
+        for w in s.writes: assert Path(w).stem in saved_numbers(ROOT/'nbs/experiments'/f'{s.notebook}.ipynb'), f"{s.notebook} never saves {w}"
+    last = list(jobs)[-1]
+    assert last == 'manuscript' and set(jobs[last]['needs']) == set(jobs) - {last}, "the manuscript depends on every other step"
