@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
-from .core import LEADS, IN_LEADS, DERIVED_LEADS, RECON_LEADS, IN_IDX, RECON_IDX, assemble_12
+from .core import LEADS, IN_LEADS, DERIVED_LEADS, RECON_LEADS, IN_IDX, RECON_IDX, assemble_12, atomic_write
 from .signal import Normaliser, resample, highpass, rpeaks
 from .calib import PopulationMap, RhoParams, RhoPlusParams, calibrate_torch, rho_torch, calib_ok, ridge_apply, fallback
 from .calib import _priors, _chunk, _zbuf, _stats_torch, _solve_torch, _ok_stats, _rho_stats, _rho_plus_stats, _cat   # one-pass calibration
@@ -88,7 +88,6 @@ def write_context(data_dir:str,          # Dataset folder (PTB-XL layout); '' = 
     "Fit the normaliser and population map on folds 1–8 of a dataset and write them, with ρ parameters, as a context."
     from calinet.data import open_dataset
     from calinet.calib import fit_population
-    from calinet.paper import atomic_write
     cache = open_dataset(data_dir, cache_dir, fs=fs)
     norm = Normaliser.fit(cache, split='train')
     pop = fit_population(cache, norm=norm)

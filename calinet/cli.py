@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .core import LEADS, RECON_LEADS, RECON_IDX, lead_idx
+from .core import LEADS, RECON_LEADS, RECON_IDX, lead_idx, atomic_write
 from .signal import highpass
 from .metrics import pcc, nrmse
 from .apply import reconstruct, reconstruct_many, method_from_spec, load_context, Reconstruction
@@ -242,7 +242,6 @@ def build_parser()->argparse.ArgumentParser:
 def main(argv=None)->int:
     "Run `calinet reconstruct` or `calinet evaluate`; returns the exit status (0 ok, 1 some files failed)."
     from tqdm.auto import tqdm
-    from calinet.paper import atomic_write
     a = build_parser().parse_args(argv)
     ctx = load_context(a.context) if a.context else None
     method = method_from_spec(a.method, ctx, a.device)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #93d1aa9b
 from __future__ import annotations
-import os, random, shutil, subprocess
+import ast, hashlib, os, random, shutil, subprocess, tempfile
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -13,7 +13,8 @@ import numpy as np
 __all__ = ['LEADS', 'LEAD_IDX', 'IN_LEADS', 'DERIVED_LEADS', 'RECON_LEADS', 'ANTERIOR_LEADS', 'LATERAL_LEADS', 'PRECORDIAL_LEADS',
            'WITHHELD_LEADS', 'IN_IDX', 'DERIVED_IDX', 'RECON_IDX', 'ANTERIOR_IDX', 'LATERAL_IDX', 'LEAD_GROUPS',
            'SUPERCLASSES', 'PTBXL_FOLDS', 'OUTPUT_DIRS', 'lead_idx', 'derive_limb', 'einthoven_residual', 'assemble_12',
-           'split_folds', 'set_seed', 'RefConfig', 'git_commit', 'plain', 'partial_dir', 'clear_partial']
+           'split_folds', 'set_seed', 'RefConfig', 'git_commit', 'plain', 'partial_dir', 'clear_partial',
+           'atomic_write', 'code_hash']
 
 # %% ../nbs/00_core.ipynb #e812eed7
 LEADS = ('I', 'II', 'III', 'aVR', 'aVL', 'aVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6')
@@ -176,3 +177,44 @@ def clear_partial(path, log=None)->list:
             shutil.rmtree(d, ignore_errors=True); out.append(d.name)
     if out and log: log(f'{path}: removed {len(out)} partial build(s) left by stopped runs: {", ".join(out)}')
     return out
+
+# %% ../nbs/00_core.ipynb #478ed8fb
+def _umask()->int:
+    m = os.umask(0); os.umask(m); return m
+
+def atomic_write(path, data:bytes|str):
+    "Write `data` to `path` via a temporary file in the same folder and `os.replace`."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp creates 0600; give the file the usual permissions
+        with os.fdopen(fd, 'wb') as f:
+            f.write(data.encode('utf-8') if isinstance(data, str) else data)
+            f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp): os.unlink(tmp)
+        raise
+    return path
+
+# %% ../nbs/00_core.ipynb #be899e58
+def _strip_docstrings(tree:ast.AST)->ast.AST:
+    "`tree` with the docstring of every module, class and function removed (in place)."
+    for node in ast.walk(tree):
+        body = getattr(node, 'body', None)
+        if not isinstance(body, list) or not body or not isinstance(body[0], ast.Expr): continue
+        if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str): node.body = body[1:] or [ast.Pass()]
+    return tree
+
+def code_hash(*modules:str,      # Module names inside the calinet package ('train', 'synth_io', ...)
+              root=None,         # Folder of the modules; None = this package's folder
+             )->str:             # 12 hex digits
+    "Hash of the code of calinet modules, blind to comments, docstrings and layout."
+    root = Path(root) if root else (Path(__file__).parent if '__file__' in globals() else Path('../calinet'))
+    h = hashlib.sha256()
+    for m in modules:
+        p = root/f'{m}.py'
+        if not p.exists(): raise FileNotFoundError(f"{p}: no such calinet module (code_hash)")
+        h.update(m.encode())
+        h.update(ast.dump(_strip_docstrings(ast.parse(p.read_text(encoding='utf-8'), str(p)))).encode())
+    return h.hexdigest()[:12]

@@ -11,7 +11,7 @@ import numpy as np, pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import SUPERCLASSES, IN_IDX, DERIVED_IDX, RECON_IDX, LEADS, assemble_12, set_seed, git_commit, plain
+from .core import SUPERCLASSES, IN_IDX, DERIVED_IDX, RECON_IDX, LEADS, assemble_12, set_seed, git_commit, plain, code_hash, atomic_write
 from .train import read_checkpoint
 from .metrics import boot_indices
 
@@ -240,7 +240,6 @@ DIAG_FORMAT = 'calinet-diag-1'
 
 def save_classifier(path, model:RibeiroNet, thresholds, norm, fs:float, fs_clf:float, n_samples:int, **meta)->Path:
     "Write a classifier checkpoint atomically (`n_samples` at the data rate `fs`)."
-    from calinet.paper import atomic_write
     ck = dict(format=DIAG_FORMAT, model_args=plain(model.model_args), state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
               thresholds=[float(t) for t in thresholds], classes=list(SUPERCLASSES), norm=plain(norm), fs=float(fs), fs_clf=float(fs_clf),
               n_samples=int(n_samples), leads=list(LEADS), git_commit=git_commit(Path(__file__).parent if '__file__' in globals() else '.'), **plain(meta))
@@ -259,10 +258,8 @@ def load_classifier(path, norm=None, fs:float=None, device='cpu')->tuple:
 DIAG_CODE = ('core', 'signal', 'data', 'diag')   # modules whose source decides a classifier run's inputs and training
 
 def diag_code_fingerprint()->str:
-    "Hash of the source of every calinet module a classifier run depends on."
-    from calinet.paper import fingerprint
-    here = Path(__file__).parent if '__file__' in globals() else Path('../calinet')
-    return fingerprint(*[here/f'{m}.py' for m in DIAG_CODE])
+    "Hash of the code of every calinet module a classifier run depends on (`calinet.core.code_hash`: comments and docstrings do not count)."
+    return code_hash(*DIAG_CODE)
 
 # %% ../nbs/12_diag.ipynb #ce5ab4f8
 SPLICE_MODES = ('fair', 'all')

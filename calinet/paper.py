@@ -9,30 +9,11 @@ from pathlib import Path
 import numpy as np, pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
-from .core import LEADS, git_commit, plain
+from .core import LEADS, git_commit, plain, atomic_write
 
 # %% auto #0
-__all__ = ['RULES', 'atomic_write', 'fingerprint', 'provenance', 'decimals_for', 'fmt_value', 'fmt_pm', 'save_table',
-           'macro_name', 'save_numbers', 'save_fig', 'save_text', 'notice', 'Paper', 'plot_ecg12']
-
-# %% ../nbs/05_paper.ipynb #6cfc5749
-def _umask()->int:
-    m = os.umask(0); os.umask(m); return m
-
-def atomic_write(path, data:bytes|str):
-    "Write `data` to `path` via a temporary file in the same folder and `os.replace`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp creates 0600; give the file the usual permissions
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data.encode('utf-8') if isinstance(data, str) else data)
-            f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
-    return path
+__all__ = ['RULES', 'fingerprint', 'provenance', 'decimals_for', 'fmt_value', 'fmt_pm', 'save_table', 'macro_name',
+           'save_numbers', 'save_fig', 'save_text', 'notice', 'Paper', 'plot_ecg12']
 
 # %% ../nbs/05_paper.ipynb #76149fc2
 def _feed(h, o):

@@ -13,7 +13,8 @@ from matplotlib.lines import Line2D
 from .core import LEADS, IN_LEADS, DERIVED_LEADS, RECON_LEADS, derive_limb
 from .data import RecordError, _UNIT, read_header
 from .synth_io import _checksums
-from .paper import atomic_write, plot_ecg12, _LAYOUT
+from .core import atomic_write
+from .paper import plot_ecg12, _LAYOUT
 with warnings.catch_warnings():
     warnings.simplefilter('ignore', DeprecationWarning)   # wfdb 4.3 + pandas 3 import warnings
     import wfdb

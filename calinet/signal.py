@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 import numpy as np
 from scipy import signal as ss
+from .core import atomic_write
 
 # %% auto #0
 __all__ = ['butter_sos', 'highpass', 'resample', 'rpeaks', 'heart_rate', 'median_beat', 'qrs_duration', 'Normaliser',
@@ -206,7 +207,6 @@ def _from_dict(cls, d:dict)->Normaliser:
 
 def _save(self, path)->Path:
     "Write to `path` (.json or .npz), atomically."
-    from calinet.paper import atomic_write
     import io
     p = Path(path)
     if p.suffix == '.json': return atomic_write(p, json.dumps(self.to_dict(), indent=1))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 import numpy as np, pandas as pd
 from scipy.signal import resample_poly
-from .core import LEADS, SUPERCLASSES, derive_limb, plain, partial_dir, clear_partial
+from .core import LEADS, SUPERCLASSES, derive_limb, plain, partial_dir, clear_partial, code_hash
 from .synth_source import (P, QRS, STT, WARP_POST, WARP_PRE, DOWER, ELECTRODES_CM, TAU_PRE, TAU_POST, base_kernels, rotation, dipole_path, gauss, phase32,
                                   precordial_vectors, lead_templates, split_templates, rr_times, ectopy, place_beats,
                                   af_rr_times, fibrillatory_waves)
@@ -831,11 +831,8 @@ def read_truth(src:str|Path,     # Synthetic dataset folder (holding `synth_meta
 
 # %% ../nbs/02_synth.ipynb #56b8fe29
 def generator_version()->str:
-    "12-hex-digit hash of the generator's code (modules synth, synth_source, synth_noise, synth_labels, synth_io)."
-    import hashlib, inspect, importlib
-    h = hashlib.sha256()
-    for m in ('synth', 'synth_source', 'synth_noise', 'synth_labels', 'synth_io'): h.update(inspect.getsource(importlib.import_module(f'calinet.{m}')).encode())
-    return h.hexdigest()[:12]
+    "12-hex-digit hash of the generator's code (modules synth, synth_source, synth_noise, synth_labels, synth_io; `calinet.core.code_hash`: comments and docstrings do not count)."
+    return code_hash('synth', 'synth_source', 'synth_noise', 'synth_labels', 'synth_io')
 
 def _stamp(layout, n_records, seed, cfg):
     return dict(layout=layout, n_records=n_records, seed=seed, generator=generator_version(), config=json.loads(json.dumps(asdict(cfg), default=list)))

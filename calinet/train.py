@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.distributed as dist
 from tqdm import tqdm
-from .core import LEADS, IN_IDX, RECON_IDX, RefConfig, git_commit, plain
+from .core import LEADS, IN_IDX, RECON_IDX, RefConfig, git_commit, plain, code_hash, atomic_write
 from .signal import same_normaliser
 from .model import MODELS, GL, PCM, build_model, predict_12
 
@@ -198,7 +198,6 @@ def make_checkpoint(model, name:str,  # Model and its `MODELS` name
 
 def save_checkpoint(ck:dict, path)->Path:
     "Write a checkpoint atomically."
-    from calinet.paper import atomic_write
     b = io.BytesIO(); torch.save(ck, b)
     return atomic_write(path, b.getvalue())
 
@@ -279,7 +278,6 @@ def _check_resume(ck:dict, path, want:dict):
     if bad: raise ValueError(f"{path}: cannot resume from it: {', '.join(bad)} differ from this run's; delete it or train into another run folder")
 
 def _write_curve(rows, path):
-    from calinet.paper import atomic_write
     atomic_write(path, pd.DataFrame(rows, columns=list(CURVE_COLS)).to_csv(index=False))
 
 def _setup_training(model:nn.Module, # The model to train, on the training device
@@ -544,10 +542,8 @@ def epoch0_gate(V:Validator,         # The selection set's validator
 _TRAIN_CODE = ('core', 'signal', 'calib', 'metrics', 'episodes', 'data', 'model', 'train')
 
 def code_fingerprint()->str:
-    "Hash of the source of every calinet module a training run depends on."
-    from calinet.paper import fingerprint
-    here = Path(__file__).parent if '__file__' in globals() else Path('../calinet')
-    return fingerprint(*[here/f'{m}.py' for m in _TRAIN_CODE])
+    "Hash of the code of every calinet module a training run depends on (`calinet.core.code_hash`: comments and docstrings do not count)."
+    return code_hash(*_TRAIN_CODE)
 
 # %% ../nbs/11_train.ipynb #5b82b90a
 def _pop_dict(pop): return pop.to_dict() if hasattr(pop, 'to_dict') else dict(pop)
@@ -573,7 +569,6 @@ def _score_best(run:Path,            # The run folder: best.pt in, metrics_valid
                 dev, cfg:TrainConfig, # Device; configuration (evaluation batch size, amp)
                )->dict:              # valid, test: headline scores
     "Score the run's best checkpoint on all the validation and test episodes; write the per-episode metrics of each."
-    from calinet.paper import atomic_write
     best, _ = load_checkpoint(run/'best.pt', dev, norm=data.norm, fs=data.fs, leads=LEADS)
     out = {}
     for split, ep in (('valid', data.valid), ('test', data.test)):
@@ -595,7 +590,6 @@ def train_run(data:RunData, cfg:TrainConfig,
               resume:bool=True, rank:int=0, world:int=1, progress:bool=True, log=print,
              )->dict:               # Summary (also written to run_dir/summary.json)
     "Train (or, for GL/PCM, just evaluate) one model; score its best checkpoint on validation and test."
-    from calinet.paper import atomic_write
     # the population map, PCM, and τ (anchored on PCM unless given)
     run, dev = Path(run_dir), data.train[0].device
     W, b = (torch.tensor(np.asarray(data.pop.W), dtype=torch.float32), torch.tensor(np.asarray(data.pop.b), dtype=torch.float32))
