@@ -490,9 +490,12 @@ def untrusted_many(yc:np.ndarray,    # Calibration 12 leads (B, 12, Lc), mV, fil
                   )->list[str]:      # One reason per window, '' where ρ can judge it
     "`untrusted` of every window of a batch: why ρ cannot judge it, or ''."
     ok, nrmse = np.asarray(ok, bool), np.asarray(nrmse, np.float64)
-    ptp, ratio = _amplitudes(yc[:, IN_IDX], yc, xt)
     if peaks is None: peaks = _peaks_many(yc, fs, ok)
-    return [untrusted(bool(ok[i]), calib_s, ptp[i], ratio[i], len(peaks.get(i, ())), float(nrmse[i])) for i in range(len(yc))]
+    return _untrusted_each(ok, nrmse, *_amplitudes(yc[:, IN_IDX], yc, xt), peaks, calib_s)
+
+def _untrusted_each(ok, nrmse, ptp, ratio, peaks:dict, calib_s:float)->list[str]:
+    "`untrusted` of each window from the batch's measurements (B,) and R-peaks."
+    return [untrusted(bool(ok[i]), calib_s, ptp[i], ratio[i], len(peaks.get(i, ())), float(nrmse[i])) for i in range(len(ok))]
 
 def _warnings_many(yc:np.ndarray,   # Calibration 12 leads (B, 12, Lc), mV, filtered
                    xt:np.ndarray,   # Measured leads (B, 3, Lt), mV, filtered
@@ -506,7 +509,7 @@ def _warnings_many(yc:np.ndarray,   # Calibration 12 leads (B, 12, Lc), mV, filt
     peaks = _peaks_many(yc, fs, ok)
     corr = [beat_shapes(yc[i], fs, peaks=peaks[i])['min_corr'] if ok[i] else 1. for i in range(len(yc))]
     warn = [_warning_texts(bool(ok[i]), ptp[i], ratio[i], len(peaks.get(i, ())), corr[i], float(nrmse[i]), p, min_corr) for i in range(len(yc))]
-    return warn, untrusted_many(yc, xt, fs, ok, nrmse, calib_s, peaks)
+    return warn, _untrusted_each(ok, nrmse, ptp, ratio, peaks, calib_s)
 
 # %% ../nbs/15_apply.ipynb #40fe2889
 def _leads_of(rec:Recording, names)->np.ndarray:

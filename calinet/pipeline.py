@@ -8,6 +8,7 @@ import argparse, ast, datetime, fcntl, fnmatch, functools, itertools, json, os, 
 from dataclasses import dataclass
 from pathlib import Path
 import yaml
+from .core import atomic_write
 
 # %% auto #0
 __all__ = ['TRAINING', 'DATA_MARKER', 'KERNEL_ARGS', 'SNAKEFILE', 'CHATTER', 'Step', 'plan', 'run_name', 'defaults', 'depends',
@@ -193,10 +194,8 @@ def _machine()->dict:
                 cpus_n=os.cpu_count(), python=platform.python_version())
 
 def _write_json(path:Path, d:dict):
-    "Write `d` to `path` atomically: a private temporary file, then a rename."
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    tmp.write_text(json.dumps(d, indent=1, default=str))
-    os.replace(tmp, path)
+    "Write `d` to `path` as JSON, atomically (`calinet.core.atomic_write`)."
+    atomic_write(path, json.dumps(d, indent=1, default=str))
 
 def _log_step(path:Path, profile:str, step:Step, seconds:float, n_steps:int):
     "Record one finished step (label, seconds, time) in the run log `path`, keeping the other steps' entries, one job at a time."

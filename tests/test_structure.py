@@ -45,6 +45,16 @@ def test_experiment_parameters(nb):
     assert '#| export' not in body and 'default_exp' not in body, f"{nb.name}: experiment notebooks export nothing"
 
 @pytest.mark.parametrize('nb', EXP, ids=lambda p: p.name)
+def test_papermill_reads_every_parameter(nb):
+    "papermill reads every declared parameter with its type and comment, so `papermill --help-notebook` lists them all."
+    import nbformat
+    from papermill.translators import PythonTranslator
+    cell = [c for c in nbformat.read(nb, as_version=4).cells if 'parameters' in c.metadata.get('tags', [])][0]
+    got = PythonTranslator.inspect(cell)
+    assert [g.name for g in got] == list(declared_params(nb)), f"{nb.name}: papermill reads {[g.name for g in got]}"
+    assert all(g.help for g in got), f"{nb.name}: papermill finds no comment for {[g.name for g in got if not g.help]}"
+
+@pytest.mark.parametrize('nb', EXP, ids=lambda p: p.name)
 def test_experiment_defaults_are_smoke(nb):
     "The notebook's own defaults are the smoke run, so nbdev_test can never overwrite paper outputs."
     p = param_cell(nb)
