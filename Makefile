@@ -32,7 +32,7 @@ export: $(STAMP)
 
 # The embedded default dataset: the synthetic cohort in the PTB-XL and CPSC2018 layouts (skipped when present).
 data: export
-	$(BIN)/python -m calinet.synth --profile $(PROFILE) --out $(DATA)
+	$(BIN)/python -m calinet.synth.cohort --profile $(PROFILE) --out $(DATA)
 
 # Snakemake (workflow/Snakefile) reruns only the steps whose notebook, parameters, imported library modules or inputs changed.
 paper: data

@@ -206,14 +206,14 @@ def _strip_docstrings(tree:ast.AST)->ast.AST:
         if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str): node.body = body[1:] or [ast.Pass()]
     return tree
 
-def code_hash(*modules:str,      # Module names inside the calinet package ('train', 'synth_io', ...)
+def code_hash(*modules:str,      # Module names inside the calinet package ('train', 'synth.io', ...)
               root=None,         # Folder of the modules; None = this package's folder
              )->str:             # 12 hex digits
     "Hash of the code of calinet modules, blind to comments, docstrings and layout."
     root = Path(root) if root else (Path(__file__).parent if '__file__' in globals() else Path('../calinet'))
     h = hashlib.sha256()
     for m in modules:
-        p = root/f'{m}.py'
+        p = root/(m.replace('.', '/') + '.py')
         if not p.exists(): raise FileNotFoundError(f"{p}: no such calinet module (code_hash)")
         h.update(m.encode())
         h.update(ast.dump(_strip_docstrings(ast.parse(p.read_text(encoding='utf-8'), str(p)))).encode())

@@ -794,7 +794,7 @@ def write_smoke_fixture(root, dataset:str='ptbxl', n_records:int=60, seed:int=0)
 def smoke_source(cache_dir, dataset:str='ptbxl', n_records:int=60, seed:int=0)->Path:
     "Folder of the smoke cohort under `cache_dir` (generated if missing)."
     root = Path(cache_dir) / 'smoke_src' / f'{dataset}_n{n_records}_s{seed}'
-    try: from calinet.synth import ensure_cohort
+    try: from calinet.synth.cohort import ensure_cohort
     except ImportError: ensure_cohort = None
     if ensure_cohort is not None and dataset in ('ptbxl', 'cpsc'):
         try: ensure_cohort(root, n_records, seed=seed, layout=dataset)

@@ -133,27 +133,52 @@ def depends(steps:list,              # `plan(profile)`
     return out
 
 # %% ../nbs/06_pipeline.ipynb #a1d0e007
-def _imports(src:str, pkg='calinet')->set:
-    "Names of `pkg` modules that Python source `src` imports (absolute, `from pkg import x`, or relative inside `pkg`)."
-    pat = rf'^\s*(?:from\s+{pkg}\.(\w+)\s+import|import\s+{pkg}\.(\w+)|from\s+{pkg}\s+import\s+\(?([\w ,]+)|from\s+\.(\w+)\s+import)'
+def _parse(src:str)->ast.Module:
+    "Parse Python source, blanking notebook magics and shell lines (`%time`, `!pip`) first."
+    return ast.parse('\n'.join('' if l.lstrip().startswith(('%', '!')) else l for l in src.splitlines()))
+
+def _imports(src:str,      # Python source: a module or a notebook's code cells
+             pkg='calinet', # the package whose modules are wanted
+             here='',       # the importing module's package inside `pkg` ('' at the top, 'synth' in calinet/synth/)
+            )->set:
+    "Dotted names inside `pkg` that `src` imports, modules or candidates (`from pkg.synth import cohort` gives 'synth' and 'synth.cohort')."
     names = set()
-    for m in re.finditer(pat, src, re.M):
-        names.update(n.split(' as ')[0].strip() for g in m.groups() if g for n in g.split(','))
-    return names - {''}
+    for node in ast.walk(_parse(src)):
+        if isinstance(node, ast.Import):
+            names.update(a.name[len(pkg) + 1:] for a in node.names if a.name.startswith(pkg + '.'))
+            continue
+        if not isinstance(node, ast.ImportFrom): continue
+        # the absolute module path of `from X import ...`, relative ones resolved against `here`
+        if node.level:
+            parts = here.split('.') if here else []
+            base = parts[:len(parts) - node.level + 1] + ([node.module] if node.module else [])
+        elif node.module == pkg or (node.module or '').startswith(pkg + '.'):
+            base = node.module.split('.')[1:]
+        else: continue
+        if base: names.add('.'.join(base))
+        names.update('.'.join(base + [a.name]) for a in node.names)
+    return names
+
+def _module_file(m:str, lib)->Path:
+    "The file of dotted module `m` of the package in folder `lib` (a subpackage's `__init__.py`)."
+    f = Path(lib)/(m.replace('.', '/') + '.py')
+    return f if f.exists() else Path(lib)/m.replace('.', '/')/'__init__.py'
 
 def modules(nb:Path,       # an experiment notebook
             lib='calinet', # folder of the library package (its name is the folder's)
            )->list[str]:
     "Library files that notebook `nb` imports, directly or through other library modules, as `calinet/x.py` paths."
     pkg = Path(lib).name
-    todo, seen = list(_imports('\n'.join(s for _, s in _cells(str(nb))), pkg)), set()
+    todo, seen = list(_imports('\n'.join(s for _, s in _cells(str(nb))), pkg)), {}
     while todo:
         m = todo.pop()
-        f = Path(lib)/f'{m}.py'
+        f = _module_file(m, lib)
         if m in seen or not f.exists(): continue
-        seen.add(m)
-        todo += _imports(f.read_text(), pkg)
-    return sorted(str(Path(lib)/f'{m}.py') for m in seen)
+        seen[m] = f
+        here = m if f.name == '__init__.py' else m.rpartition('.')[0]
+        todo += list(_imports(f.read_text(), pkg, here)) + ([m.rpartition('.')[0]] if '.' in m else [])   # a module's package runs first
+    return sorted(str(f) for f in seen.values())
+
 
 # %% ../nbs/06_pipeline.ipynb #a1d0e00a
 DATA_MARKER = 'ptbxl_database.csv'   # the file of a PTB-XL-layout dataset that stands for the whole cohort (made by `make data`)

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 from .core import LEADS, IN_LEADS, DERIVED_LEADS, RECON_LEADS, derive_limb
 from .data import RecordError, _UNIT, read_header
-from .synth_io import _checksums
+from .synth.io import _checksums
 from .core import atomic_write
 from .paper import plot_ecg12, _LAYOUT
 with warnings.catch_warnings():
@@ -386,7 +386,7 @@ def _put(p:Path, data:bytes):
         raise
 
 def _write_wfdb(rec:Recording, hea:Path, notes:list)->Path:
-    "WFDB header + format-16 data at 1000 counts/mV (the files of `calinet.synth_io`'s writer), each file written atomically."
+    "WFDB header + format-16 data at 1000 counts/mV (the files of `calinet.synth.io`'s writer), each file written atomically."
     name = hea.name[:-4]
     if not re.fullmatch(r'[-\w]+', name): raise ValueError(f"{hea}: a WFDB record name may hold only letters, digits, '_' and '-'")
     if not rec.signal.size: raise ValueError(f"{hea}: nothing to write ({len(rec.leads)} leads of {rec.signal.shape[1]} samples)")
@@ -398,7 +398,7 @@ def _write_wfdb(rec:Recording, hea:Path, notes:list)->Path:
     if not whole: d[~fin] = -32768                                                 # WFDB's invalid-sample marker; the rest fits (checked above)
     d = np.ascontiguousarray(d.astype('<i2').T)                                   # (T, leads): the frames of the .dat
     fs = int(rec.fs) if rec.fs == int(rec.fs) else rec.fs                           # '500', '360.5': the header's rate as wfdb.wrsamp writes it
-    cs, d0 = _checksums(d).tolist(), d[0].tolist()                                  # the header lines of `calinet.synth_io.write_wfdb16`
+    cs, d0 = _checksums(d).tolist(), d[0].tolist()                                  # the header lines of `calinet.synth.io.write_wfdb16`
     lines = [f'{name} {len(rec.leads)} {fs} {len(d)}'] + [f'{name}.dat 16 1000.0(0)/mV 16 0 {d0[j]} {cs[j]} 0 {l}' for j, l in enumerate(rec.leads)]
     hea.parent.mkdir(parents=True, exist_ok=True)
     _put(hea.with_suffix('.dat'), d.tobytes())                                        # data first: a new header never points at old data

@@ -66,11 +66,11 @@ def test_edited_params_rerun_that_notebooks_steps_and_dependants(tree, restore):
     trains = {j for j in jobs if j.startswith('train__')}
     assert len(trains) == 7 and set(jobs) - trains == {'tab_deep', 'tab_ood', 'cross_source', 'tab_diagnostic', 'fig_deep', 'manuscript'}, jobs
 
-NOT_SYNTH = {'tau_anchor', 'tab1_linear', 'morphology', 'gap_sweep', 'lambda_sweep', 'e12_perturbation', 'train_diag'}   # no calinet.synth below them
+NOT_SYNTH = {'tau_anchor', 'tab1_linear', 'morphology', 'gap_sweep', 'lambda_sweep', 'e12_perturbation', 'train_diag'}   # no calinet.synth.cohort below them
 
 @pytest.mark.parametrize('module, direct, never', [
     ('diag', {'train_diag', 'tab_diagnostic'}, None),   # imported by two notebooks: they and the manuscript rerun, nothing else
-    ('synth_labels', {'cohort', 'synth_realism', 'filter_edge', 'rho_diagnostics', 'cross_source'}, NOT_SYNTH),   # only through calinet.synth
+    ('synth/labels', {'cohort', 'synth_realism', 'filter_edge', 'rho_diagnostics', 'cross_source'}, NOT_SYNTH),   # only through calinet.synth.cohort
 ])
 def test_edited_module_reruns_the_notebooks_importing_it(tree, restore, module, direct, never):
     restore(tree/f'calinet/{module}.py')

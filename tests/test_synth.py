@@ -2,8 +2,8 @@
 and that calinet's own readers load both written layouts. At most 300 records each, so they run in about a minute."""
 import numpy as np, pandas as pd, pytest
 from calinet.core import einthoven_residual, LEADS
-from calinet.synth import generate, ensure_cohort, SynthConfig, cpsc_config
-from calinet.synth_realism import recon_scores, realism_table, fault_effects
+from calinet.synth.cohort import generate, ensure_cohort, SynthConfig, cpsc_config
+from calinet.synth.realism import recon_scores, realism_table, fault_effects
 
 @pytest.fixture(scope='module')
 def cohort(): return generate(300, seed=0)

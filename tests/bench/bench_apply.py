@@ -12,7 +12,7 @@ Measures, in one run, on the same records:
   by monkeypatching `calinet.records`), on `--n-lib` records;
 - CaLiNet-E on CPU if a trained run exists at `runs/default/calinet_e_seed0`: compute only, batched vs one at a time, and
   the whole command with it on `--n-lib` records.
-Creating the records (`calinet.synth_io.write_wfdb16` of `calinet.data.fixture_ecg` signals) is not timed.
+Creating the records (`calinet.synth.io.write_wfdb16` of `calinet.data.fixture_ecg` signals) is not timed.
 Target: >= 300 records/s for the whole reconstruct command on 2 CPU cores. Figures on a shared machine are noisy: the
 load average (other processes' demand on the 2 cores) is printed at the start, after each command and at the end.
 Run: `python tests/bench/bench_apply.py [--n 1000] [--n-lib 100]`, or `make bench`.
@@ -26,7 +26,7 @@ import torch
 import calinet.records as records
 from calinet.core import LEADS
 from calinet.data import fixture_ecg
-from calinet.synth_io import write_wfdb16
+from calinet.synth.io import write_wfdb16
 from calinet.records import read_record, write_record, CALINET_ROLES
 from calinet.apply import reconstruct, reconstruct_many, method_from_spec
 from calinet.cli import main as cli_main, _write

@@ -19,7 +19,7 @@ from calinet.episodes import train_episodes, eval_episodes, EpisodeDataset
 def source(root, n):
     "A PTB-XL-layout folder of n records (the synthetic cohort if available, else test fixtures)."
     try:
-        from calinet.synth import ensure_cohort
+        from calinet.synth.cohort import ensure_cohort
         return ensure_cohort(Path(root) / 'ptbxl', n, seed=0, layout='ptbxl')
     except ImportError:
         return write_ptbxl_fixture(Path(root) / 'ptbxl', fixture_ecg(n, 5000)[0], write_100=False)

@@ -28,8 +28,8 @@ import numpy as np
 warnings.filterwarnings('ignore', category=DeprecationWarning)
 from pathlib import Path
 import wfdb
-from calinet.synth import SynthConfig, generate_batches, write_ptbxl, _write_ptbxl_records
-from calinet.synth_io import PTBXL_SIG_NAMES
+from calinet.synth.cohort import SynthConfig, generate_batches, write_ptbxl, _write_ptbxl_records
+from calinet.synth.io import PTBXL_SIG_NAMES
 
 GEN_TARGET, WRITE_TARGET = 330, 1000      # records/s on 2 processes
 
