@@ -20,7 +20,7 @@ from .labels import CODES, JOINT, draw_labels, weighted_index, apply_codes, scp_
 from .io import to_digital, write_wfdb16, write_cpsc as _write_cpsc_record, _checksums, _write_wfdb16_digital
 
 # %% auto #0
-__all__ = ['TAU', 'PTBXL_COLUMNS', 'SNOMED', 'CPSC_CLASS', 'PROFILES', 'SynthConfig', 'cpsc_config', 'draw_patient',
+__all__ = ['TAU', 'PTBXL_COLUMNS', 'SNOMED', 'CPSC_CLASS', 'PROFILES', 'SynthConfig', 'cpsc_config', 'Patient', 'draw_patient',
            'pvc_kernels', 'pac_kernels', 'measure_template', 'heart_axis', 'simulate_record', 'plan',
            'generate_batches', 'strat_folds', 'meta_frame', 'generate', 'ptbxl_database', 'write_ptbxl', 'write_cpsc',
            'read_truth', 'generator_version', 'ensure_cohort', 'main']
@@ -86,6 +86,43 @@ def cpsc_config(**kw)->SynthConfig:
 
 def _mix(rng, mix): return mix[weighted_index(rng, [m[1] for m in mix])]
 
+# %% ../../nbs/02_synth.ipynb #af101279
+@dataclass(frozen=True, eq=False)
+class Patient:
+    "Everything that belongs to a person rather than a recording, as `draw_patient` draws it; `simulate_record` only reads it."
+    patient: int                      # index p of the patient in the cohort (0-based)
+    female: bool                      # sex
+    age: float                        # age, whole years (18–95)
+    height_cm: float                  # body height, cm
+    weight_kg: float                  # body weight, kg
+    codes: dict                       # diagnostic SCP statements: {code: (likelihood %, strength 0–1)}
+    kernels: np.ndarray               # dipole kernels (K, 6): centre (s, beat time at 60 bpm), width (s), dipole x, y, z, wave group (P, QRS, STT)
+    code_effects: dict                # what the statements change beyond the kernels (`apply_codes`): 'gamma' (deg, added to the third heart angle), 'local' (× local-source amplitude), 'move' (× moving-dipole factor), 'pr_shift' (s, added to PR); absent = no change
+    angles_deg: tuple                 # heart orientation: rotation angles about X, Y, Z of the Frank frame, deg
+    gain: float                       # dipole gain (log-normal draw × sex, BMI and age factors), dimensionless
+    limb_vectors: np.ndarray          # lead vectors (2, 3) of I and II (Dower rows rotated and scaled), mV per dipole unit
+    electrode_offsets_cm: np.ndarray  # habitual offsets (6, 3) of V1–V6 from their standard positions, cm
+    v1v2_high: bool                   # V1 and V2 placed one intercostal space too high
+    v1v2_high_cm: float               # how much too high, cm
+    heart_offset_cm: np.ndarray       # heart-centre offset (3,), cm
+    chest_scale: float                # chest size: factor on every electrode position, dimensionless
+    move: float                       # moving-dipole factor m (the config's `move` × the statements' effect)
+    local_sources: list               # local sources near the precordial leads (0–3), dicts: t (centre after R, s), s (width, s), j0 (centre electrode, 0 = V1, fractional), a (amplitude, mV)
+    pr_s: float                       # PR interval at 60 bpm, s
+    hr_bpm: float                     # mean heart rate, bpm
+    sdnn_ms: float                    # short-term heart-rate variability (SDNN target), ms
+    lf_hf: float                      # LF/HF power ratio of the heart-rate variability
+    resp_hz: float                    # breathing frequency, Hz
+    resp_cm: np.ndarray               # respiratory translation amplitude of the heart (3,), cm
+    resp_rad: np.ndarray              # respiratory rotation amplitude of the heart about X, Y, Z (3,), rad
+    resp_qrs: float                   # QRS amplitude modulation by breathing, fraction of the QRS
+    pvc_pattern: str                  # ventricular ectopy regime: 'none', 'occasional' or 'bigeminy'
+    pvc_rate: float                   # share of beats that are PVCs when 'occasional'
+    pvc_from_lv: bool                 # PVCs arise in the left ventricle (RBBB-like) rather than the right (LBBB-like)
+    pac_prone: bool                   # this patient's sinus records have PACs (5 % of beats)
+    afib: dict                        # atrial fibrillation, or None: cv (RR coefficient of variation), f0 (f-wave frequency, Hz), mv (V1 peak to peak, mV), rate (ventricular rate ÷ sinus rate), turn (f-wave axis rotation (3,), deg)
+    beta: float                       # lead-field magnitude exponent (the config's `beta`, not drawn)
+
 # %% ../../nbs/02_synth.ipynb #18cfc53b
 def _patient_ss(seed, p, j): return np.random.SeedSequence(seed, spawn_key=(1, p, j))
 def _afib_ss(seed, p, j): return np.random.SeedSequence(seed, spawn_key=(3, p, j))
@@ -100,19 +137,25 @@ def _draw_afib(seed, p, cfg, codes)->dict:
     return dict(cv=rng.uniform(*cfg.afib_cv), f0=rng.uniform(*cfg.afib_hz), mv=rng.uniform(*cfg.afib_mv), rate=rng.uniform(1., 1.3),
                 turn=rng.normal(0, 20, 3))
 
-def draw_patient(seed:int, p:int, cfg:SynthConfig)->dict:
+def draw_patient(seed:int, # Cohort seed
+                 p:int,    # Patient index
+                 cfg:SynthConfig, # The cohort's configuration
+                )->Patient:
     "Patient-level parameters of patient `p` (drawn from its own seed sequence)."
     rng = np.random.default_rng(_patient_ss(seed, p, 0))
+    # demographics and diagnostic statements
     female = rng.random() < cfg.p_female
     age = float(np.clip(np.round(rng.normal(*cfg.age)), 18, 95))
     height, weight = rng.normal(164 if female else 176, 7), rng.normal(70 if female else 82, 13)
     codes = draw_labels(rng, dict(cfg.joint) if cfg.joint else JOINT)
+    # the person's kernels: QRS width and QT, then the statements' edits
     K = base_kernels(); q, t = K[:, 5] == QRS, K[:, 5] == STT
     f_qrs = max(rng.normal(1.2 if female else 1.28, 0.1), 0.95)        # QRS ≈ 85 / 90 ms measured (template: 74 ms)
     K[q, :2] *= f_qrs; K[q, 2:5] /= np.sqrt(f_qrs)
     f_qt = rng.normal(1.03 if female else 1., 0.05)                      # QT60 ≈ 390 ms ± 5 %
     K[t, 0] = 0.04 + (K[t, 0] - 0.04) * f_qt; K[t, 1] *= f_qt
     K, fx = apply_codes(rng, K, codes)
+    # the heart's third angle and gain (body build), limb lead vectors, habitual electrode offsets, local sources, heart rate
     bmi = weight / (height / 100)**2
     g = rng.normal(25 - 0.3 * (age - 60) - (15 if bmi > 30 else 0), 22) + fx.get('gamma', 0.)
     gain = np.exp(rng.normal(0, cfg.gain_sd)) * (0.9 if female else 1.) * (0.85 if bmi > 30 else 1.) * (1 - 0.004 * max(age - 60, 0))
@@ -122,15 +165,18 @@ def draw_patient(seed:int, p:int, cfg:SynthConfig)->dict:
     local = [dict(t=rng.uniform(-0.03, 0.04), s=rng.uniform(0.006, 0.012), j0=rng.uniform(1, 4),
                   a=rng.uniform(*cfg.local_mv) * fx.get('local', 1.) * rng.choice([-1, 1])) for _ in range(nloc)]
     hr = np.exp(rng.normal(np.log(cfg.hr_median), cfg.hr_sd / cfg.hr_median)) + (3 if female else 0)
-    return dict(patient=p, female=bool(female), age=age, height=float(height), weight=float(weight), codes=codes, K=K, fx=fx,
-                angles=(rng.normal(0, 8), rng.normal(0, 12), g), gain=float(gain), limb=dl, el=el,
-                high=bool(rng.random() < cfg.p_high_v1v2), high_cm=rng.uniform(2, 4), r0=rng.normal(0, cfg.sd_heart_cm, 3),
-                chest=float(np.exp(rng.normal(0, cfg.chest_sd))), move=cfg.move * fx.get('move', 1.), local=local,
-                pr=float(np.clip(rng.normal(0.16, 0.02), 0.12, 0.2) + fx.get('pr_shift', 0.)), hr=float(hr),
-                sdnn=rng.uniform(15, 60) * (1.3 if age < 40 else 1.), lf_hf=rng.uniform(0.5, 2.), f_resp=rng.uniform(0.2, 0.33),
-                resp_cm=np.asarray(cfg.resp_cm) * rng.uniform(0.5, 1.2), resp_rad=np.asarray(cfg.resp_rad) * rng.uniform(0.3, 1.),
-                resp_qrs=rng.uniform(0.02, 0.1), pvc=_mix(rng, cfg.pvc_mix)[0], pvc_rate=rng.uniform(0.02, 0.1),
-                pvc_lv=bool(rng.random() < 0.4), pac=bool(rng.random() < cfg.p_pac_record), afib=_draw_afib(seed, p, cfg, codes))
+    # the rest is drawn as the keywords are evaluated, left to right: their order is the order of the draws
+    return Patient(patient=p, female=bool(female), age=age, height_cm=float(height), weight_kg=float(weight), codes=codes, kernels=K,
+                   code_effects=fx, angles_deg=(rng.normal(0, 8), rng.normal(0, 12), g), gain=float(gain), limb_vectors=dl,
+                   electrode_offsets_cm=el, v1v2_high=bool(rng.random() < cfg.p_high_v1v2), v1v2_high_cm=rng.uniform(2, 4),
+                   heart_offset_cm=rng.normal(0, cfg.sd_heart_cm, 3), chest_scale=float(np.exp(rng.normal(0, cfg.chest_sd))),
+                   move=cfg.move * fx.get('move', 1.), local_sources=local,
+                   pr_s=float(np.clip(rng.normal(0.16, 0.02), 0.12, 0.2) + fx.get('pr_shift', 0.)), hr_bpm=float(hr),
+                   sdnn_ms=rng.uniform(15, 60) * (1.3 if age < 40 else 1.), lf_hf=rng.uniform(0.5, 2.), resp_hz=rng.uniform(0.2, 0.33),
+                   resp_cm=np.asarray(cfg.resp_cm) * rng.uniform(0.5, 1.2), resp_rad=np.asarray(cfg.resp_rad) * rng.uniform(0.3, 1.),
+                   resp_qrs=rng.uniform(0.02, 0.1), pvc_pattern=_mix(rng, cfg.pvc_mix)[0], pvc_rate=rng.uniform(0.02, 0.1),
+                   pvc_from_lv=bool(rng.random() < 0.4), pac_prone=bool(rng.random() < cfg.p_pac_record),
+                   afib=_draw_afib(seed, p, cfg, codes), beta=cfg.beta)
 
 # %% ../../nbs/02_synth.ipynb #9bade2ec
 def pvc_kernels(rng, K, lv:bool)->np.ndarray:
@@ -153,13 +199,13 @@ _I0 = len(TAU_PRE) - 1                       # index of τ = 0
 
 def _templates(pt, K, R, re, r0, types, rng_pvc, local=True):
     "Pre/post lead templates (n_types, 4, G, 8) for beat types N, V, S of one visit."
-    Kr = K.copy(); Kr[:, 2:5] = K[:, 2:5] @ R.T * pt['gain']; Kr[Kr[:, 5] == P, 0] -= pt['pr'] - 0.16
+    Kr = K.copy(); Kr[:, 2:5] = K[:, 2:5] @ R.T * pt.gain; Kr[Kr[:, 5] == P, 0] -= pt.pr_s - 0.16
     out = []
     for ty in types:
-        Kt = pvc_kernels(rng_pvc, Kr, pt['pvc_lv']) if ty == 'V' else pac_kernels(rng_pvc, Kr) if ty == 'S' else Kr
-        T = lead_templates(Kt, TAU, pt['limb'], re, r0, beta=pt['beta'], move=pt['move'], resp_cm=pt['resp_cm'], resp_rad=pt['resp_rad'])
+        Kt = pvc_kernels(rng_pvc, Kr, pt.pvc_from_lv) if ty == 'V' else pac_kernels(rng_pvc, Kr) if ty == 'S' else Kr
+        T = lead_templates(Kt, TAU, pt.limb_vectors, re, r0, beta=pt.beta, move=pt.move, resp_cm=pt.resp_cm, resp_rad=pt.resp_rad)
         if local and ty != 'V':
-            for s in pt['local']:
+            for s in pt.local_sources:
                 w = np.exp(-0.5 * ((np.arange(6) - s['j0']))**2)
                 T[QRS, :, 2:] += s['a'] * gauss((TAU - s['t']) / s['s'])[:, None] * w
         out.append(T)
@@ -344,12 +390,12 @@ def _breathing(rng, t, f):
 
 def _lead_vectors(pt, re, r)->np.ndarray:
     "The patient's lead vectors (8, 3) for I, II, V1–V6 with the dipole at `r` (cm)."
-    return np.vstack([pt['limb'], precordial_vectors(re, r, pt['beta'])])
+    return np.vstack([pt.limb_vectors, precordial_vectors(re, r, pt.beta)])
 
 def _fwaves(rng, t, af, pt, R, re):
     "AF f-waves (T, 8) in mV: `fibrillatory_waves` along an atrial axis, through the lead vectors, scaled to the drawn V1 peak to peak."
-    L8 = _lead_vectors(pt, re, pt['r0'])                                                      # I, II, V1–V6 at the heart centre
-    Kp = pt['K'][pt['K'][:, 5] == P, 2:5]; u = R @ Kp[np.argmax(np.linalg.norm(Kp, axis=1))]
+    L8 = _lead_vectors(pt, re, pt.heart_offset_cm)                                          # I, II, V1–V6 at the heart centre
+    Kp = pt.kernels[pt.kernels[:, 5] == P, 2:5]; u = R @ Kp[np.argmax(np.linalg.norm(Kp, axis=1))]
     u = u / np.linalg.norm(u) + L8[2] / np.linalg.norm(L8[2])                               # between the P axis and V1 (f-waves are largest in V1)
     c = L8 @ (rotation(*af['turn']) @ (u / np.linalg.norm(u)))                              # (8,) lead coefficients
     c *= af['mv'] / 2 / max(abs(c[2]), 0.25 * np.abs(c).max())                           # V1 peak-to-peak = mv (unless V1 is nearly blind to it)
@@ -364,12 +410,12 @@ def _duration(rng,                  # The record's generator
     return float(np.clip(np.round(np.exp(rng.normal(np.log(15), 0.5)), 1), *cfg.duration_range))
 
 def _visit_geometry(rng,            # The record's generator
-                    pt:dict,        # The patient, from `draw_patient`
+                    pt:Patient,     # The patient, from `draw_patient`
                     visit:int,      # 0 = the patient's own geometry; later visits draw changes
                     cfg:SynthConfig,# The cohort's configuration
                    )->dict:         # el (electrode offsets, cm), high (V1/V2 too high), re (electrode positions), angles, R (heart rotation), hr
     "This visit's electrode placement, heart orientation and heart rate."
-    el, high, ang, hr = pt['el'], pt['high'], np.asarray(pt['angles']), pt['hr']
+    el, high, ang, hr = pt.electrode_offsets_cm, pt.v1v2_high, np.asarray(pt.angles_deg), pt.hr_bpm
     # a later visit: electrodes re-applied (V1/V2 placement re-drawn at half of them), posture and heart rate changed
     if visit:
         el = el + rng.normal(0, 0.7, (6, 3)) * np.array([1, 1, 0.3])
@@ -380,14 +426,14 @@ def _visit_geometry(rng,            # The record's generator
     # V1/V2 one intercostal space too high; the electrodes on this chest
     if high:
         el = el.copy()
-        el[:2, 1] -= pt['high_cm']
-    re = (ELECTRODES_CM + el) * pt['chest']
+        el[:2, 1] -= pt.v1v2_high_cm
+    re = (ELECTRODES_CM + el) * pt.chest_scale
     return dict(el=el, high=high, re=re, angles=ang, R=rotation(*ang), hr=float(np.clip(hr, *cfg.hr_range)))
 
 def _rhythm(rng,                    # The record's generator
             rng_af,                 # AF's own generator of this visit
             cfg:SynthConfig,        # The cohort's configuration
-            pt:dict,                # The patient
+            pt:Patient,             # The patient
             t:np.ndarray,           # Time axis, s
             dur:float,              # Record length, s
             hr:float,               # This visit's heart rate, bpm
@@ -395,8 +441,8 @@ def _rhythm(rng,                    # The record's generator
            )->tuple:                # (R times (n,) s, beat types (n,) 'N', 'V' or 'S'), covering the record
     "R times and beat types: sinus rhythm or AF, with ectopic beats."
     # sinus RR; AF: irregular RR from its own stream (a fast ventricular response may exceed the sinus range)
-    af = pt.get('afib')
-    rt = rr_times(rng, dur, hr, pt['sdnn'], pt['f_resp'], pt['lf_hf'])
+    af = pt.afib
+    rt = rr_times(rng, dur, hr, pt.sdnn_ms, pt.resp_hz, pt.lf_hf)
     if af:
         rt = af_rr_times(rng_af, dur, min(hr * af['rate'], cfg.hr_range[1] + 30), af['cv'])
     # ectopic beats; an ectopic calibration failure forces one into the calibration window
@@ -404,9 +450,9 @@ def _rhythm(rng,                    # The record's generator
     if cal_fail == 'ectopic':
         force = rng.uniform(cfg.cal_window[0] + 0.2, cfg.cal_window[1] - 0.5)
     force_type = 'V' if rng.random() < 0.75 or af else 'S'
-    p_pvc = pt['pvc_rate'] if pt['pvc'] == 'occasional' else 0.
-    p_pac = 0.05 if pt['pac'] and not af else 0.
-    rt, ty = ectopy(rng, rt, p_beat=p_pvc, bigeminy=pt['pvc'] == 'bigeminy', p_pac=p_pac, force_at=force, force_type=force_type)
+    p_pvc = pt.pvc_rate if pt.pvc_pattern == 'occasional' else 0.
+    p_pac = 0.05 if pt.pac_prone and not af else 0.
+    rt, ty = ectopy(rng, rt, p_beat=p_pvc, bigeminy=pt.pvc_pattern == 'bigeminy', p_pac=p_pac, force_at=force, force_type=force_type)
     # normal beats until the record is covered (a PAC resets the sinus node earlier)
     while rt[-1] <= t[-1]:
         rt = np.r_[rt, rt[-1] + 60 / hr]
@@ -418,36 +464,36 @@ def _rhythm(rng,                    # The record's generator
 def _beats(rng,                     # The record's generator
            rng_af,                  # AF's own generator of this visit
            seed:int, p:int,         # Cohort seed and patient (the ectopic beats' kernels come from the patient's stream)
-           pt:dict,                 # The patient
+           pt:Patient,              # The patient
            vis:dict,                # This visit's geometry, from `_visit_geometry`
            t:np.ndarray,            # Time axis, s
            rt:np.ndarray, ty:np.ndarray, # R times and beat types, from `_rhythm`
           )->tuple:                 # (clean leads I, II, V1–V6 (T, 8), normal-beat template (4, G, 8), PR warp per beat (n,))
     "The clean record: each beat's template placed at its R time with per-beat gains and warps, plus AF's f-waves."
     # lead templates of each beat type present (AF: no P waves)
-    af = pt.get('afib')
-    K = pt['K']
+    af = pt.afib
+    K = pt.kernels
     if af:
         K = K.copy()
         K[K[:, 5] == P, 2:5] = 0.
     types = ['N'] + sorted(set(ty) - {'N'})
     ti = np.array([types.index(x) for x in ty])
     rng_ectopic = np.random.default_rng(_patient_ss(seed, p, 0).spawn(1)[0])
-    pre, post, Tfull = _templates(pt, K, vis['R'], vis['re'], pt['r0'], types, rng_ectopic)
+    pre, post, Tfull = _templates(pt, K, vis['R'], vis['re'], pt.heart_offset_cm, types, rng_ectopic)
     # breathing on a 20-ms grid: its value and slope at each R time
     tb = t[::10]
-    sb = _breathing(rng, tb, pt['f_resp'])
+    sb = _breathing(rng, tb, pt.resp_hz)
     s_beat = np.interp(rt, tb, sb)
     ds_beat = np.interp(rt, tb, np.gradient(sb, tb))
     # per-beat gains (QRS modulated by breathing), then the warps after and before R (PR shortens with rate)
     n = len(rt)
     rr = np.diff(rt, prepend=rt[0] - 60 / vis['hr'])
     g = 1 + rng.normal(0, 0.03, (n, 3))
-    g[:, QRS] *= 1 + pt['resp_qrs'] * s_beat
+    g[:, QRS] *= 1 + pt.resp_qrs * s_beat
     c_post = np.clip(rr, 0.3, 2.) ** (1 / 3) * (1 + rng.normal(0, 0.01, n))
     hr_k = 60 / np.clip(rr, 0.3, 2.)
-    pr_k = np.clip(pt['pr'] - 0.02 * (hr_k - 60) / 50, 0.11 if pt['pr'] < 0.2 else 0.2, 0.35)
-    c_pre = pr_k / pt['pr']
+    pr_k = np.clip(pt.pr_s - 0.02 * (hr_k - 60) / 50, 0.11 if pt.pr_s < 0.2 else 0.2, 0.35)
+    c_pre = pr_k / pt.pr_s
     # the beats placed, AF's f-waves added
     clean8 = place_beats(t, rt, ti, pre, post, g, c_post, c_pre, s_beat, ds_beat)
     if af:
@@ -493,7 +539,7 @@ def _add_noise_and_faults(rng,      # The record's generator
 
 def _record_meta(p:int, visit:int, # Patient and visit
                  cfg:SynthConfig,   # The cohort's configuration
-                 pt:dict,           # The patient
+                 pt:Patient,        # The patient
                  vis:dict,          # This visit's geometry, from `_visit_geometry`
                  dur:float,         # Record length, s
                  rt:np.ndarray, ty:np.ndarray, # R times and beat types, from `_rhythm`
@@ -503,11 +549,11 @@ def _record_meta(p:int, visit:int, # Patient and visit
                  rec_desc:dict,     # Noise, artifacts, reversal and calibration failure, from `_add_noise_and_faults`
                 )->dict:
     "The record's metadata: patient, rhythm, ground-truth intervals and axis, visit geometry, noise and faults, true lead mapping."
-    af = pt.get('afib')
+    af = pt.afib
     inside = (rt >= 0) & (rt < dur)
     intervals = measure_template(T0, 60 / vis['hr'], float(np.median(c_pre)))
-    rec = dict(patient_id=p, visit=visit, population=cfg.population, fs=cfg.fs, duration_s=dur, age=pt['age'], sex=int(pt['female']),
-               height=round(pt['height'], 1), weight=round(pt['weight'], 1), scp=dict(pt['codes']),
+    rec = dict(patient_id=p, visit=visit, population=cfg.population, fs=cfg.fs, duration_s=dur, age=pt.age, sex=int(pt.female),
+               height=round(pt.height_cm, 1), weight=round(pt.weight_kg, 1), scp=dict(pt.codes),
                # rhythm
                hr_mean=round(60 / np.diff(rt).mean(), 2), rr_sdnn_ms=round(float(np.diff(rt).std() * 1000), 2),
                r_peaks=rpk.tolist(), beat_types=''.join(ty[inside]),
@@ -516,9 +562,9 @@ def _record_meta(p:int, visit:int, # Patient and visit
                # intervals (ms) and frontal axis (deg) of the normal beat
                **{k: round(float(v), 1 if k == 'axis_deg' else 2) for k, v in intervals.items()},
                # geometry
-               angles_deg=[round(float(a), 2) for a in vis['angles']], gain=round(pt['gain'], 4), high_v1v2=bool(vis['high']), chest=round(pt['chest'], 4),
-               r0_cm=[round(float(v), 3) for v in pt['r0']], electrode_offsets_cm=np.round(vis['el'], 3).tolist(), beta=cfg.beta, move=round(pt['move'], 3),
-               f_resp=round(pt['f_resp'], 4), resp_cm=np.round(pt['resp_cm'], 3).tolist(), n_local=len(pt['local']),
+               angles_deg=[round(float(a), 2) for a in vis['angles']], gain=round(pt.gain, 4), high_v1v2=bool(vis['high']), chest=round(pt.chest_scale, 4),
+               r0_cm=[round(float(v), 3) for v in pt.heart_offset_cm], electrode_offsets_cm=np.round(vis['el'], 3).tolist(), beta=cfg.beta, move=round(pt.move, 3),
+               f_resp=round(pt.resp_hz, 4), resp_cm=np.round(pt.resp_cm, 3).tolist(), n_local=len(pt.local_sources),
                # noise and faults, then the true mapping of the inputs to the other leads
                **rec_desc, **_truth(pt, vis['re'], T0))
     # the PTB-XL axis category; AF has no P wave, so no PR interval
@@ -527,10 +573,10 @@ def _record_meta(p:int, visit:int, # Patient and visit
         rec['pr_ms'] = None
     return rec
 
-def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), pt:dict=None, return_clean:bool=False):
+def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), pt:Patient=None, return_clean:bool=False):
     "One 12-lead record (T, 12) float32 mV and its metadata dict; deterministic in (seed, p, visit, cfg)."
     # the patient; this visit's generator, and AF's own (so the rest is the same with AF on or off)
-    pt = dict(pt or draw_patient(seed, p, cfg), beta=cfg.beta)
+    pt = replace(draw_patient(seed, p, cfg) if pt is None else pt, beta=cfg.beta)   # the lead-field exponent of this `cfg`
     rng = np.random.default_rng(_patient_ss(seed, p, 1 + visit))
     rng_af = np.random.default_rng(_afib_ss(seed, p, 1 + visit))
     # the record's length and time axis at the generator's 500 Hz
@@ -548,7 +594,7 @@ def simulate_record(seed:int, p:int, visit:int, cfg:SynthConfig=SynthConfig(), p
     clean8, T0, c_pre = _beats(rng, rng_af, seed, p, pt, vis, t, rt, ty)
     rpk = np.rint(rt[(rt >= 0) & (rt < dur)] * fs0).astype(int)
     # noise, faults, reversals (electrode level); the 12 output leads
-    x8, rec_desc = _add_noise_and_faults(rng, cfg, t, fs0, clean8, rpk, pt['f_resp'], cal_fail, rt, ty)
+    x8, rec_desc = _add_noise_and_faults(rng, cfg, t, fs0, clean8, rpk, pt.resp_hz, cal_fail, rt, ty)
     out = _finish(x8, cfg, fs0)
     # the metadata
     rec = _record_meta(p, visit, cfg, pt, vis, dur, rt, ty, rpk, T0, c_pre, rec_desc)
@@ -561,7 +607,7 @@ _PATH_TAU = dipole_path(TAU)                 # unit dipole path on the template 
 
 def _truth(pt, re, T):
     w = (T[:3].sum(0)**2).sum(1)                                         # beat energy over the template grid
-    rbar = pt['r0'] + pt['move'] * (w @ _PATH_TAU) / w.sum()            # energy-weighted mean dipole position
+    rbar = pt.heart_offset_cm + pt.move * (w @ _PATH_TAU) / w.sum()            # energy-weighted mean dipole position
     L8 = _lead_vectors(pt, re, rbar)
     L12 = np.vstack([L8[:2], derive_limb(L8[0], L8[1]), L8[2:]])     # lead vectors obey Einthoven/Goldberger too
     Lin = L12[[0, 1, 7]]; M = L12[[2, 3, 4, 5, 6, 8, 9, 10, 11]] @ np.linalg.inv(Lin)
