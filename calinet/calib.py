@@ -9,13 +9,13 @@ from dataclasses import dataclass, field, asdict, replace
 import numpy as np
 import torch
 from .core import IN_IDX, DERIVED_IDX, RECON_IDX, LEADS, derive_limb
+from .signal import rpeaks, rpeak_count_torch
 
 # %% auto #0
 __all__ = ['RHO_PLUS_FEATURES', 'ridge_gram', 'ridge_solve', 'ridge_fit', 'ridge_apply', 'ridge_fit_torch', 'exact_columns',
            'PopulationMap', 'fit_population', 'pcm_fit', 'fallback', 'RhoParams', 'rho_scores', 'calib_ok', 'rho_ref',
-           'rpeak_count_torch', 'rho_torch', 'logistic_from_percentiles', 'fit_rho_params', 'RhoPlusParams',
-           'rho_plus_features_torch', 'rho_plus_torch', 'rho_plus_ref', 'optimal_rho', 'fit_rho_plus',
-           'calibrate_torch']
+           'rho_torch', 'logistic_from_percentiles', 'fit_rho_params', 'RhoPlusParams', 'rho_plus_features_torch',
+           'rho_plus_torch', 'rho_plus_ref', 'optimal_rho', 'fit_rho_plus', 'calibrate_torch']
 
 # %% ../nbs/07_calib.ipynb #6011191d
 def ridge_gram(x:np.ndarray, # Inputs, lead-first (..., n_in, T)
@@ -314,7 +314,6 @@ def rho_ref(xc:np.ndarray,  # One calibration window (3, Lc), normalised
             flat_tol:float=1e-3,
            )->dict:         # kappa, nrmse, n_peaks, valid, ectopic, ok, s_cond, s_fit, s_beat, rho
     "Reference ρ of one calibration window (numpy, per record), with the degeneracy guard."
-    from calinet.signal import rpeaks
     xc, yc = np.asarray(xc, np.float64), np.asarray(yc, np.float64)
     if xc.ndim != 2 or yc.ndim != 2: raise ValueError(f"rho_ref: one window at a time, got xc {xc.shape}, yc {yc.shape}")
     ok = bool(calib_ok(xc, yc, flat_tol))
@@ -351,135 +350,6 @@ def _toy_windows(n:int, T:int=1000, fs:float=500., seed:int=0, noise:float=.02):
         out[k, 2:6] = derive_limb(s[0], s[1])
     out /= np.array([.17, .15, .15, .13, .13, .13, .2, .32, .31, .28, .25, .2])[:, None] * 4
     return out[:, IN_IDX].copy(), out
-
-# %% ../nbs/07_calib.ipynb #fb616e13
-_BP = {}
-def _bp_matrix(T:int, fs:float, device='cpu')->torch.Tensor:
-    "(T, T) float64 tensor M on `device` with `x @ M == sosfiltfilt(band-pass 5–15 Hz, x)` for windows of length T (built once, cached)."
-    key = (int(T), float(fs), str(torch.device(device)))
-    if key not in _BP:
-        from scipy import signal as ss
-        if T > 4096: raise ValueError(f"rpeak_count_torch: windows longer than 4096 samples are not supported off the CPU (got {T})")
-        m = ss.sosfiltfilt(ss.butter(2, [5, 15], 'bandpass', fs=fs, output='sos'), np.eye(T), axis=-1)
-        _BP[key] = torch.from_numpy(np.ascontiguousarray(m)).to(device)   # filtfilt's output has negative strides
-    return _BP[key]
-
-def _envelope_torch(x:torch.Tensor, fs:float,
-                    matrix:bool=None,    # Band-pass as a matrix product; None = only off the CPU (on the CPU scipy's filter is faster)
-                   )->torch.Tensor:
-    "Pan–Tompkins envelope (B, T), float64: band-pass, derivative, square, moving average."
-    from calinet.signal import _envelope
-    T = x.shape[-1]; w = max(1, int(round(.15 * fs)))
-    if T < max(w, 16): raise ValueError(f"rpeak_count_torch: window of {T} samples is shorter than the {w}-sample moving average")
-    x = x.to(torch.float64)
-    if matrix is None: matrix = x.device.type != 'cpu'
-    if not matrix: return torch.from_numpy(_envelope(x.cpu().numpy(), fs)).to(x.device)   # the reference detector's own (scipy) envelope
-    f = x @ _bp_matrix(T, fs, x.device)
-    fp = torch.nn.functional.pad(f, (2, 2))
-    d = .125 * fp[:, 4:] + .25 * fp[:, 3:-1] - .25 * fp[:, 1:-3] - .125 * fp[:, :-4]
-    cs = torch.nn.functional.pad(d * d, (w // 2 + 1, (w - 1) // 2)).cumsum(-1)      # leading 0, then running sums
-    return (cs[:, w:] - cs[:, :-w]) / w
-
-# %% ../nbs/07_calib.ipynb #863ea0d6
-def _local_maxima(e:torch.Tensor)->torch.Tensor:
-    "Boolean (B, T) mask of scipy's `_local_maxima_1d` peaks (plateau midpoints, no end points)."
-    eq = e[:, 1:] == e[:, :-1]
-    m = torch.zeros_like(e, dtype=torch.bool); m[:, 1:-1] = (e[:, :-2] < e[:, 1:-1]) & (e[:, 2:] < e[:, 1:-1])   # strict maxima
-    rows = eq.any(1)
-    if bool(rows.any()): m[rows] = _local_maxima_plateau(e[rows])                   # rows with equal neighbours: full rule
-    return m
-
-def _local_maxima_plateau(e:torch.Tensor)->torch.Tensor:
-    "scipy's plateau-aware local maxima for rows that contain equal neighbours."
-    B, T = e.shape; ar = torch.arange(T, device=e.device)
-    rise = torch.zeros_like(e, dtype=torch.bool); rise[:, 1:-1] = e[:, :-2] < e[:, 1:-1]
-    chg = torch.zeros_like(rise); chg[:, 1:] = e[:, 1:] != e[:, :-1]
-    first = torch.where(chg, ar, T).flip(-1).cummin(-1).values.flip(-1)            # first change index >= p
-    nxt = torch.cat([first[:, 1:], torch.full((B, 1), T, device=e.device)], 1)     # first index > i where the value changes
-    pk = rise & (nxt <= T - 1) & (e.gather(1, nxt.clamp(max=T - 1)) < e)
-    mid = torch.where(pk, (ar + nxt - 1) // 2, T)
-    return torch.zeros((B, T + 1), dtype=torch.bool, device=e.device).scatter_(1, mid, True)[:, :T]
-
-# %% ../nbs/07_calib.ipynb #c3aa68ed
-def _count_peaks(e:torch.Tensor, lm:torch.Tensor, dist:int, pmin:torch.Tensor)->torch.Tensor:
-    "Peaks per row surviving scipy's distance rule and prominence >= pmin, from local-maximum mask `lm`."
-    B, T = e.shape
-    dev = e.device
-    ar = torch.arange(T, device=dev)
-    # candidates: the maxima at least pmin high (lower ones can neither count nor matter)
-    lm = lm & (e >= pmin[:, None])
-    P = max(1, int(lm.sum(1).max()))
-    # their positions (B, P), sorted (padding: T), from their rank in the row (cl, from 1), and their heights (padding: -inf)
-    cl = lm.long().cumsum(1)
-    pos = torch.full((B, P + 1), T, dtype=torch.long, device=dev).scatter_(1, torch.where(lm, cl - 1, P), ar.expand(B, T))[:, :P]
-    val = pos < T
-    h = torch.where(val, e.gather(1, pos.clamp(max=T - 1)), -torch.inf)
-    # distance rule: drop each peak with a kept higher peak within reach, until nothing changes
-    hi = h[:, None, :] > h[:, :, None]                                              # [b, i, j]: peak j higher than peak i
-    near = (pos[:, :, None] - pos[:, None, :]).abs() < dist
-    dom = (hi & near & val[:, None, :]).to(e.dtype)
-    keep = val
-    for _ in range(P + 1):
-        new = val & ~(dom @ keep.to(e.dtype)[..., None] > 0)[..., 0]
-        if torch.equal(new, keep):
-            break
-        keep = new
-    # the lowest sample of each segment between neighbouring candidates: (pos[k-1], pos[k]] and [pos[k-1], pos[k])
-    segl = torch.full((B, P + 1), torch.inf, dtype=e.dtype, device=dev).scatter_reduce(1, cl - lm.long(), e, 'amin')
-    segr = torch.full((B, P + 1), torch.inf, dtype=e.dtype, device=dev).scatter_reduce(1, cl, e, 'amin')
-    # the nearest higher peak on each side, and the lowest sample between it and the peak
-    k = torch.arange(P, device=dev)
-    s = torch.arange(P + 1, device=dev)
-    left = torch.where(hi & (k[None, None, :] < k[None, :, None]), k[None, None, :], -1).amax(-1)
-    right = torch.where(hi & (k[None, None, :] > k[None, :, None]), k[None, None, :], P).amin(-1)
-    lmin = torch.where((s[None, None] > left[..., None]) & (s[None, None] <= k[None, :, None]), segl[:, None], torch.inf).amin(-1)
-    rmin = torch.where((s[None, None] > k[None, :, None]) & (s[None, None] <= right[..., None]), segr[:, None], torch.inf).amin(-1)
-    # prominence: the height above the higher of the two
-    prom = h - torch.maximum(lmin, rmin)
-    return (keep & (prom >= pmin[:, None])).sum(1)
-
-# %% ../nbs/07_calib.ipynb #462b528a
-def _np_median(a:torch.Tensor)->torch.Tensor:
-    "numpy's median along the last axis (the mean of the two middle values when T is even), without a full sort."
-    T = a.shape[-1]; lo = a.median(-1).values                                       # torch returns the lower middle value
-    if T % 2: return lo
-    up = torch.where((a <= lo[:, None]).sum(-1) > T // 2, lo, torch.where(a > lo[:, None], a, torch.inf).amin(-1))
-    return (lo + up) / 2
-
-def _median_np(e:np.ndarray)->np.ndarray:
-    "`np.median(np.abs(e), -1)` for rows of a 2-D float array, bit for bit, partitioning one scratch copy in place."
-    a = np.abs(e); T = a.shape[-1]; m = T // 2
-    if T % 2: a.partition(m, axis=-1); return a[:, m].copy()
-    a.partition([m - 1, m], axis=-1)
-    return (a[:, m - 1] + a[:, m]) / 2
-
-def _count_peaks_np(e:np.ndarray,    # Envelopes (B, T), float64, finite
-                    d:int,           # Minimal peak distance (samples)
-                    pmin:np.ndarray, # Minimal prominence per row (B,)
-                   )->np.ndarray:    # Peaks per row (B,), int64
-    "Per-row `len(find_peaks(e[i], distance=d, prominence=pmin[i])[0])` with one scipy call over all rows."
-    from scipy.signal import find_peaks, peak_prominences
-    B, T = e.shape; S = max(int(d), 1)
-    z = np.empty((B, T + S)); z[:, :T] = e; z[:, T:] = np.inf                   # rows joined by +inf walls, S samples long
-    pk = find_peaks(z.ravel(), height=(None, np.finfo(np.float64).max), distance=S)[0]   # the height cap drops the walls before the distance rule
-    row = pk // (T + S)
-    keep = peak_prominences(z.ravel(), pk)[0] >= pmin[row]
-    return np.bincount(row[keep], minlength=B).astype(np.int64)
-
-def rpeak_count_torch(x:torch.Tensor, # Single-lead signals (B, T), any device
-                      fs:float,       # Sampling rate (Hz); required
-                      batched:bool=None, # The GPU path (matrix filter, peak rules as tensor ops); None = only off the CPU (on the CPU scipy is faster)
-                     )->torch.Tensor: # Number of R-peaks per row (B,), int64
-    "R-peak count of the reference detector (`calinet.signal.rpeaks`), batched in torch."
-    if x.ndim != 2: raise ValueError(f"rpeak_count_torch: expected (B, T), got {tuple(x.shape)}")
-    if batched is None: batched = x.device.type != 'cpu'
-    e, d = _envelope_torch(x, fs, matrix=batched), max(1, int(round(.3 * fs)))
-    if not len(e): return torch.zeros(0, dtype=torch.long, device=x.device)
-    if not batched:
-        en = e.cpu().numpy()
-        return torch.from_numpy(_count_peaks_np(en, d, .3 * _median_np(en) + 1e-8)).to(x.device)
-    lm, pm = _local_maxima(e), .3 * _np_median(e.abs()) + 1e-8
-    return torch.cat([_count_peaks(e[s:s + 256], lm[s:s + 256], d, pm[s:s + 256]) for s in range(0, len(e), 256)])
 
 # %% ../nbs/07_calib.ipynb #1fb8b65d
 def _chunk(chunk, dev)->int:
