@@ -144,7 +144,7 @@ def ridge_fit_torch(x:torch.Tensor,            # Inputs (..., 3, T), any float d
     return W.reshape(lead + (ni, no)).to(dt), b.reshape(lead + (no,)).to(dt)
 
 # %% ../nbs/07_calib.ipynb #48ae0868
-_LIMB = np.array([[-1., 1.], [-.5, -.5], [1., -.5], [-.5, 1.]])   # III, aVR, aVL, aVF from (I, II), in mV
+_LIMB = derive_limb(*np.eye(2))   # A (4, 2): III, aVR, aVL, aVF from (I, II), read off `calinet.core.derive_limb`
 
 def exact_columns(norm, # Normaliser with per-lead `mu`, `sd` (12,) and `eps`
                  )->tuple[np.ndarray, np.ndarray, list]: # W (3, 7), b (7,), the 7 output column indices
@@ -304,6 +304,19 @@ def calib_ok(xc,                 # (..., 3, Lc), numpy or torch
     with np.errstate(invalid='ignore', over='ignore'):
         return (np.asarray(xc).std(-1) >= flat_tol).all(-1) & (np.asarray(yc).std(-1) >= flat_tol).all(-1)
 
+# %% ../nbs/07_calib.ipynb #a4c01610
+def _kappa_np(xc:np.ndarray, # One window's inputs (3, Lc), float64
+             )->float:
+    "cond₂(XcᵀXc + 1e-8·I) of one window (numpy SVD); non-finite or <= 1 -> 1."
+    k = np.linalg.cond(xc @ xc.T + 1e-8 * np.eye(3))
+    return float(k) if np.isfinite(k) and k > 1 else 1.
+
+def _kappa(G):
+    "cond₂(XcᵀXc + 1e-8·I) from the augmented Gram; non-finite or <= 1 -> 1."
+    ev = torch.linalg.eigvalsh(G[:, :3, :3] + 1e-8 * torch.eye(3, dtype=G.dtype, device=G.device)).abs()
+    k = ev.amax(-1) / ev.amin(-1)
+    return torch.where(torch.isfinite(k) & (k > 1), k, torch.ones_like(k))
+
 # %% ../nbs/07_calib.ipynb #4ea55549
 def rho_ref(xc:np.ndarray,  # One calibration window (3, Lc), normalised
             yc:np.ndarray,  # (12, Lc)
@@ -318,8 +331,7 @@ def rho_ref(xc:np.ndarray,  # One calibration window (3, Lc), normalised
     if xc.ndim != 2 or yc.ndim != 2: raise ValueError(f"rho_ref: one window at a time, got xc {xc.shape}, yc {yc.shape}")
     ok = bool(calib_ok(xc, yc, flat_tol))
     if not ok: return dict(kappa=np.nan, nrmse=np.nan, n_peaks=0, valid=0., ectopic=np.nan, ok=False, s_cond=0., s_fit=0., s_beat=0., rho=0.)
-    k = np.linalg.cond(xc @ xc.T + 1e-8 * np.eye(3))
-    k = 1. if not np.isfinite(k) or k <= 1 else float(k)
+    k = _kappa_np(xc)
     ny = np.linalg.norm(yc)
     nrmse = np.inf if ny < 1e-8 else float(np.linalg.norm(yc - ridge_apply(xc, W, b)) / ny)
     pk = rpeaks(xc[1], fs)
@@ -373,11 +385,18 @@ def _lead_sse(G, C, E, W, b):
     th = torch.cat([W, b[..., None, :]], -2).to(torch.float64)                  # (B, 4, 12)
     return (E - 2 * (th * C).sum(-2) + (th * (G @ th)).sum(-2)).clamp(min=0)
 
-def _kappa(G):
-    "cond₂(XcᵀXc + 1e-8·I) from the augmented Gram; non-finite or <= 1 -> 1."
-    ev = torch.linalg.eigvalsh(G[:, :3, :3] + 1e-8 * torch.eye(3, dtype=G.dtype, device=G.device)).abs()
-    k = ev.amax(-1) / ev.amin(-1)
-    return torch.where(torch.isfinite(k) & (k > 1), k, torch.ones_like(k))
+# %% ../nbs/07_calib.ipynb #5db8ac29
+def _chunks(xc:torch.Tensor, # Calibration inputs (B, 3, Lc)
+            yc:torch.Tensor, # Calibration 12 leads (B, 12, Lc)
+            chunk:int=None,  # Episodes per chunk; None = 256 on the CPU, 4096 on a GPU
+           ):                # Yields (slice, x, y, G, C, E, fin) per chunk
+    "Walk a batch in chunks of episodes, with each chunk's window statistics (`_stats_torch`, one reused buffer)."
+    chunk = _chunk(chunk, xc.device)
+    buf = _zbuf(xc, yc, chunk)
+    for s in range(0, xc.shape[0], chunk):
+        sl = slice(s, s + chunk)
+        x, y = xc[sl], yc[sl]
+        yield (sl, x, y, *_stats_torch(x, y, chunk, buf))
 
 # %% ../nbs/07_calib.ipynb #8ba7834b
 def _as_params(params, cls):
@@ -412,12 +431,11 @@ def rho_torch(xc:torch.Tensor,  # Calibration inputs (B, 3, Lc), normalised, any
               chunk:int=None,   # Episodes per chunk (bounds the float64 temporaries); None = 256 on the CPU, 4096 on a GPU
              ):                 # ρ (B,) float64, or a dict: kappa, nrmse, n_peaks, valid, ok, s_cond, s_fit, s_beat, rho
     "Reference ρ for a batch of calibration windows, in torch on the batch's device."
-    p = _as_params(params, RhoParams); out = []
-    chunk = _chunk(chunk, xc.device); buf = _zbuf(xc, yc, chunk)
-    for s in range(0, xc.shape[0], chunk):
-        x, y = xc[s:s + chunk], yc[s:s + chunk]
-        G, C, E, fin = _stats_torch(x, y, chunk, buf)
-        out.append(_rho_stats(x, G, C, E, W[s:s + chunk], b[s:s + chunk], _ok_stats(G, C, E, fin, x.shape[-1], flat_tol), fs, p))
+    p = _as_params(params, RhoParams)
+    out = []
+    for sl, x, y, G, C, E, fin in _chunks(xc, yc, chunk):
+        ok = _ok_stats(G, C, E, fin, x.shape[-1], flat_tol)
+        out.append(_rho_stats(x, G, C, E, W[sl], b[sl], ok, fs, p))
     d = _cat(out)
     return d if parts else d['rho']
 
@@ -514,12 +532,11 @@ def rho_plus_torch(xc, yc, W, b,           # Calibration windows and PCM maps, a
                   ):                       # ρ⁺ (B,) float64
     "ρ⁺ for a batch of calibration windows, in torch on the batch's device."
     if w_pop is None or b_pop is None: raise ValueError("rho_plus_torch: the population map (w_pop, b_pop) is required")
-    p = _as_params(params, RhoPlusParams); out = []
-    chunk = _chunk(chunk, xc.device); buf = _zbuf(xc, yc, chunk)
-    for s in range(0, xc.shape[0], chunk):
-        x, y = xc[s:s + chunk], yc[s:s + chunk]
-        G, C, E, fin = _stats_torch(x, y, chunk, buf)
-        out.append(_rho_plus_stats(x, y, G, C, E, W[s:s + chunk], b[s:s + chunk], _ok_stats(G, C, E, fin, x.shape[-1], flat_tol), p, w_pop, b_pop))
+    p = _as_params(params, RhoPlusParams)
+    out = []
+    for sl, x, y, G, C, E, fin in _chunks(xc, yc, chunk):
+        ok = _ok_stats(G, C, E, fin, x.shape[-1], flat_tol)
+        out.append(_rho_plus_stats(x, y, G, C, E, W[sl], b[sl], ok, p, w_pop, b_pop))
     d = _cat(out)
     return d if parts else d['rho']
 
@@ -537,7 +554,7 @@ def rho_plus_ref(xc, yc, W, b,             # One window (3, Lc), (12, Lc) and it
     R = list(RECON_IDX); l = lambda v: np.log10(v + 1e-3)
     nr = np.linalg.norm((yc - ridge_apply(xc, W, b))[R]) / np.linalg.norm(yc[R])
     ge = np.linalg.norm(yc[IN_IDX] - xc) / np.linalg.norm(xc)
-    k = np.linalg.cond(xc @ xc.T + 1e-8 * np.eye(3)); k = 1. if not np.isfinite(k) or k <= 1 else k
+    k = _kappa_np(xc)
     gl = ridge_apply(xc, w_pop, b_pop)[R]
     amp = np.abs(np.log(np.linalg.norm(yc[R], axis=-1) / np.linalg.norm(gl, axis=-1))).max()
     rr = (yc - ridge_apply(xc, W, b))[R]; acf = (rr[:, 1:] * rr[:, :-1]).sum() / (rr * rr).sum()
@@ -594,17 +611,20 @@ def calibrate_torch(xc:torch.Tensor,   # Calibration inputs (B, 3, Lc), normalis
     if score not in ('rho', 'rho_plus', 'one'): raise ValueError(f"calibrate_torch: score must be 'rho', 'rho_plus' or 'one', got {score!r}")
     _check_lam(lam_w, lam_b)
     p = None if score == 'one' else _as_params(params, RhoParams if score == 'rho' else RhoPlusParams)
-    wp, bp = _priors(w_pop, b_pop, 3, 12, xc.device); out = []
-    chunk = _chunk(chunk, xc.device); buf = _zbuf(xc, yc, chunk)
-    for s in range(0, xc.shape[0], chunk):
-        x, y = xc[s:s + chunk], yc[s:s + chunk]
-        G, C, E, fin = _stats_torch(x, y, chunk, buf)
+    wp, bp = _priors(w_pop, b_pop, 3, 12, xc.device)
+    out = []
+    for _, x, y, G, C, E, fin in _chunks(xc, yc, chunk):
+        # PCM, with the prior for non-finite windows
         W, b = _solve_torch(G, C, lam_w, lam_b, wp, bp)
         W, b = torch.where(fin[:, None, None], W, wp), torch.where(fin[:, None], b, bp)
-        if score == 'one': r = torch.ones(len(x), dtype=torch.float64, device=x.device)
+        # the calibration score
+        if score == 'one':
+            r = torch.ones(len(x), dtype=torch.float64, device=x.device)
+        elif score == 'rho':
+            r = _rho_stats(x, G, C, E, W, b, _ok_stats(G, C, E, fin, x.shape[-1], flat_tol), fs, p)['rho']
         else:
-            ok = _ok_stats(G, C, E, fin, x.shape[-1], flat_tol)
-            r = (_rho_stats(x, G, C, E, W, b, ok, fs, p) if score == 'rho' else _rho_plus_stats(x, y, G, C, E, W, b, ok, p, wp, bp))['rho']
+            r = _rho_plus_stats(x, y, G, C, E, W, b, _ok_stats(G, C, E, fin, x.shape[-1], flat_tol), p, wp, bp)['rho']
+        # the soft fallback towards the population map
         We, be = fallback(r, W, b, wp, bp)
         out.append(dict(W=W, b=b, rho=r, W_eff=We, b_eff=be))
     return _cat(out)
