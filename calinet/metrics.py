@@ -13,7 +13,7 @@ from .core import LEADS, IN_IDX, RECON_IDX, ANTERIOR_IDX, LATERAL_IDX, DERIVED_I
 # %% auto #0
 __all__ = ['TABLE_GROUPS', 'TAU_REF', 'MORPH_GROUPS', 'MORPH_WEIGHTS', 'pcc', 'nrmse', 'rmse', 'rmse_pooled', 'mv_scale',
            'signal_metrics', 'record_mean', 'two_level_mean', 'summarize', 'boot_indices', 'bootstrap_ci',
-           'paired_bootstrap', 'val_score', 'tau_anchor', 'Fiducials', 'fiducials', 'morph_errors', 'evaluate']
+           'paired_bootstrap', 'auroc', 'val_score', 'tau_anchor', 'Fiducials', 'fiducials', 'morph_errors', 'evaluate']
 
 # %% ../nbs/08_metrics.ipynb #ea1f6650
 def _arrays(*xs):
@@ -232,6 +232,15 @@ def paired_bootstrap(a,            # Method A per-record values (n,)
     lo, hi = np.percentile(bd, [100 * alpha / 2, 100 * (1 - alpha / 2)])
     return dict(delta=float(d.mean()), median=float(np.median(bd)), lo=float(lo), hi=float(hi),
                 p_pos=float((bd > 0).mean()), n=int(ok.sum()), n_excluded=int((~ok).sum()))
+
+# %% ../nbs/08_metrics.ipynb #0b79b4be
+def auroc(pos, # Scores of the positive group (n,)
+          neg, # Scores of the negative group (m,)
+         )->float: # P(pos > neg) + ½·P(pos = neg), over all n·m pairs
+    "Area under the ROC curve of a score separating `pos` from `neg` (Mann–Whitney U / n·m; ties count half)."
+    pos, neg = np.asarray(pos), np.asarray(neg)
+    if not len(pos) or not len(neg): raise ValueError(f"auroc: both groups need a value, got {len(pos)} and {len(neg)}")
+    return float(((pos[:, None] > neg[None]).sum() + 0.5 * (pos[:, None] == neg[None]).sum()) / (len(pos) * len(neg)))
 
 # %% ../nbs/08_metrics.ipynb #9c37305e
 TAU_REF = dict(tau_n=0.409929, tau_m=1.058290)   # the reference's τ (script 06, PTB-XL fold 9)

@@ -9,7 +9,7 @@ import numpy as np, pandas as pd
 from ..core import IN_IDX, RECON_IDX, LEADS, SUPERCLASSES, PTBXL_FOLDS, einthoven_residual
 from ..signal import highpass, Normaliser, rpeaks
 from ..calib import fit_population, pcm_fit, ridge_apply
-from ..metrics import pcc, nrmse, bootstrap_ci, paired_bootstrap, boot_indices
+from ..metrics import pcc, nrmse, auroc, bootstrap_ci, paired_bootstrap, boot_indices
 from .cohort import SynthConfig, generate
 
 # %% auto #0
@@ -110,13 +110,8 @@ def fault_effects(n:int, seed:int=0, cfg:SynthConfig=None, fs:int=500, kinds=FAU
         nr = nrmse(Y[:, :, :c], ridge_apply(Y[:, IN_IDX, :c], W, b), leads=range(12))
         rows.append(dict(fault=k, pcc_pcm=p.mean(), pcc_pcm_clean=base.pcc_pcm.mean(), pcc_drop=base.pcc_pcm.mean() - p.mean(),
                          nrmse_cal_median=np.median(nr), nrmse_cal_median_clean=base.nrmse_cal.median(),
-                         auroc_nrmse=_auroc(nr, base.nrmse_cal.to_numpy())))
+                         auroc_nrmse=auroc(nr, base.nrmse_cal.to_numpy())))
     return pd.DataFrame(rows).set_index('fault')
-
-def _auroc(pos, neg):
-    "AUROC of a score separating `pos` from `neg` (ties count half)."
-    pos, neg = np.asarray(pos), np.asarray(neg)
-    return float(((pos[:, None] > neg[None]).sum() + 0.5 * (pos[:, None] == neg[None]).sum()) / (len(pos) * len(neg)))
 
 # %% ../../nbs/10b_synth_realism.ipynb #d2962fd4
 def quantile_ci(x,             # Per-record values (n,); non-finite values are dropped (and counted in n_dropped)
