@@ -12,7 +12,7 @@ import numpy as np, pandas as pd
 from scipy import io as sio
 from .core import LEADS, SUPERCLASSES, DERIVED_LEADS, split_folds, einthoven_residual, derive_limb, _pid_alive
 from .signal import highpass, resample
-from .synth.io import PTBXL_COLUMNS
+from .synth.io import PTBXL_COLUMNS, PTBXL_SIG_NAMES, write_cpsc
 with warnings.catch_warnings():
     warnings.simplefilter('ignore', DeprecationWarning)   # wfdb 4.3 + pandas 3 import warnings
     import wfdb
@@ -79,13 +79,12 @@ _SCP = pd.DataFrame([  # code, diagnostic, form, rhythm, diagnostic_class, descr
     ('CRBBB', 1, None, None, 'CD', 'complete right bundle branch block'), ('LVH', 1, None, None, 'HYP', 'left ventricular hypertrophy'),
     ('LVOLT', None, 1, None, None, 'low QRS voltages in the frontal and horizontal leads'), ('SR', None, None, 1, None, 'sinus rhythm')],
     columns=['code', 'diagnostic', 'form', 'rhythm', 'diagnostic_class', 'description']).set_index('code')
-_PTBXL_SIG = ['I', 'II', 'III', 'AVR', 'AVL', 'AVF', 'V1', 'V2', 'V3', 'V4', 'V5', 'V6']
 
 def _wfdb_write(root, stem, x, fs):
     "Write (12, T) mV as a PTB-XL-style WFDB record (format 16, 1000/mV)."
     p = Path(root) / stem; p.parent.mkdir(parents=True, exist_ok=True)
     d = np.round(np.asarray(x, np.float64).T * 1000).astype(np.int64)
-    wfdb.wrsamp(p.name, fs=fs, units=['mV'] * 12, sig_name=_PTBXL_SIG, d_signal=d, fmt=['16'] * 12,
+    wfdb.wrsamp(p.name, fs=fs, units=['mV'] * 12, sig_name=list(PTBXL_SIG_NAMES), d_signal=d, fmt=['16'] * 12,
                 adc_gain=[1000.] * 12, baseline=[0] * 12, write_dir=str(p.parent))
 
 # %% ../nbs/03_data.ipynb #26e18619
@@ -123,17 +122,11 @@ def write_cpsc_fixture(root,          # Folder to create (holds g1/, g2/, ...)
                        dx=None,       # SNOMED CT codes per record (str, comma-separated); default sinus rhythm
                        group:str='g1',
                       )->Path:
-    "Write records as Challenge-2020 CPSC2018 WFDB header + MATLAB v4 `.mat` files (for tests)."
+    "Write records as Challenge-2020 CPSC2018 WFDB header + MATLAB v4 `.mat` files (for tests), with `calinet.synth.io.write_cpsc`."
     d = Path(root) / group; d.mkdir(parents=True, exist_ok=True)
     for k, x in enumerate(xs):
-        name = f'A{k + 1:04d}'; v = np.round(np.asarray(x, np.float64) * 1000).astype(np.int16)
-        sio.savemat(d / f'{name}.mat', {'val': v}, format='4')
-        lines = [f'{name} 12 500 {v.shape[1]} 05-Feb-2020 11:39:16']
-        for l, row in zip(LEADS, v):
-            cs = int(row.astype(np.int64).sum()) & 0xFFFF; cs -= 65536 if cs >= 32768 else 0
-            lines.append(f'{name}.mat 16+24 1000/mV 16 0 {row[0]} {cs} 0 {l}')
-        lines += ['#Age: 63', '#Sex: Male', f'#Dx: {dx[k] if dx else "426783006"}', '#Rx: Unknown', '#Hx: Unknown', '#Sx: Unknown']
-        (d / f'{name}.hea').write_text('\n'.join(lines) + '\n')
+        write_cpsc(d / f'A{k + 1:04d}', np.asarray(x).T, 500, age=63, sex='Male', dx=[dx[k] if dx else '426783006'],
+                   date='05-Feb-2020 11:39:16')
     return Path(root)
 
 # %% ../nbs/03_data.ipynb #17eb3c44

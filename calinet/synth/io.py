@@ -57,7 +57,6 @@ def write_wfdb16(path:Path|str,      # Record path without extension, e.g. root/
                 )->Path:
     "Write one WFDB format-16 record (.hea + .dat) directly with numpy."
     return _write_wfdb16_digital(Path(path), to_digital(x, gain), fs, sig_names, gain)
-    return path
 
 # %% ../../nbs/02c_synth_io.ipynb #1fdd8f93
 CPSC_SIG_NAMES = LEADS
@@ -67,6 +66,7 @@ def write_cpsc(path:Path|str,  # Record path without extension, e.g. root/A0001
                fs:int,         # Sampling rate, Hz
                age:int=None, sex:str='Unknown', dx=(), # Demographics and SNOMED-CT diagnosis codes
                gain:float=1000.,
+               date:str=None,  # Recording date and time after the record line's length, as CPSC2018's headers have it ('05-Feb-2020 11:39:16'); None = none
               )->Path:
     "Write one Challenge-2020-style record: MATLAB v4 `.mat` (key 'val', (12, T) int16) and `.hea`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,7 +74,7 @@ def write_cpsc(path:Path|str,  # Record path without extension, e.g. root/A0001
     hdr = np.array([30, L, n, 0, 4], '<i4').tobytes() + b'val\x00'       # type 30 = little-endian int16, full
     with open(path.with_suffix('.mat'), 'wb') as f: f.write(hdr); f.write(d.tobytes())
     cs = _checksums(d)
-    lines = [f'{name} {L} {fs} {n}'] + [f'{name}.mat 16+24 {gain:g}/mV 16 0 {d[0, j]} {cs[j]} 0 {s}' for j, s in enumerate(CPSC_SIG_NAMES)]
+    lines = [f'{name} {L} {fs} {n}' + (f' {date}' if date else '')] + [f'{name}.mat 16+24 {gain:g}/mV 16 0 {d[0, j]} {cs[j]} 0 {s}' for j, s in enumerate(CPSC_SIG_NAMES)]
     lines += [f'#Age: {age if age is not None else "NaN"}', f'#Sex: {sex}', f'#Dx: {",".join(map(str, dx))}',
               '#Rx: Unknown', '#Hx: Unknown', '#Sx: Unknown']
     path.with_suffix('.hea').write_text('\n'.join(lines) + '\n')
