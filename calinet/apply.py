@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_apply.ipynb #367ea7e3
 from __future__ import annotations
-import importlib, json, sys
+import argparse, importlib, json, sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +15,11 @@ from .signal import Normaliser, resample, highpass, rpeaks
 from .calib import PopulationMap, RhoParams, RhoPlusParams, calibrate_torch, rho_torch, calib_ok, ridge_apply, fallback
 from .calib import _priors, _chunk, _zbuf, _stats_torch, _solve_torch, _ok_stats, _rho_stats, _rho_plus_stats, _cat   # one-pass calibration
 from .records import Recording
+from .model import MODEL_LABELS
+from .checkpoint import CKPT_FORMAT, read_checkpoint, load_checkpoint
+from .data import open_dataset
+from .calib import fit_population
+from .perturb import template_replay
 
 # %% auto #0
 __all__ = ['CONTEXT_FORMAT', 'ASSET', 'PCM_SCORES', 'BUILTIN', 'ROLES', 'MIN_CALIB_S', 'MAX_FIT_NRMSE', 'Context',
@@ -63,7 +68,6 @@ def load_context(path=None,     # None: the packaged synthetic context; a contex
     p = ASSET if path is None else Path(path)
     if not p.exists(): raise FileNotFoundError(f"{p}: context not found (a context .json, a run folder or a checkpoint .pt)")
     if p.is_dir() or p.suffix == '.pt':
-        from calinet.train import read_checkpoint, CKPT_FORMAT
         ck = read_checkpoint(p/'best.pt' if p.is_dir() else p, CKPT_FORMAT)
         rp = RhoParams(**ck['rho_params']) if ck.get('rho_params') and 'fit_center' in ck['rho_params'] else RhoParams()
         return Context(Normaliser.from_dict(ck['norm']), PopulationMap.from_dict(ck['pop']), float(ck['fs']), rp, RhoPlusParams(), str(p),
@@ -86,8 +90,6 @@ def write_context(data_dir:str,          # Dataset folder (PTB-XL layout); '' = 
                   fs:float=500.,
                  )->Context:
     "Fit the normaliser and population map on folds 1–8 of a dataset and write them, with ρ parameters, as a context."
-    from calinet.data import open_dataset
-    from calinet.calib import fit_population
     cache = open_dataset(data_dir, cache_dir, fs=fs)
     norm = Normaliser.fit(cache, split='train')
     pop = fit_population(cache, norm=norm)
@@ -154,7 +156,6 @@ class TemplateReplay(Method):
     "The median calibration beat of every lead pasted at the measured lead II's R-peaks."
     name = 'TR'
     def predict(self, xc, yc, xt):
-        from calinet.perturb import template_replay
         n = self.ctx.norm
         self.last = dict(weight=np.full(len(xt), np.nan))
         return _mv(template_replay(_z(yc, n, list(range(12))), _z(xt, n, IN_IDX), self.fs), n)
@@ -167,8 +168,6 @@ class Trained(Method):
                  bs:int=256,              # Episodes per forward pass
                  norm:Normaliser=None,    # When given, the checkpoint's normaliser must equal it (a report's data)
                  fs:float=None):          # When given, the checkpoint's sampling rate must equal it
-        from calinet.train import load_checkpoint
-        from calinet.model import MODEL_LABELS
         p = Path(path); f = p/'best.pt' if p.is_dir() else p
         model, ck = load_checkpoint(f, device, norm=norm, fs=fs, leads=LEADS)
         if ck.get('leads') != list(LEADS) or ck.get('in_leads') != list(IN_LEADS):
@@ -596,7 +595,6 @@ def reconstruct_many(pairs,               # (calibration, measured) pairs, each 
 # %% ../nbs/15_apply.ipynb #3c0c55ec
 def main(argv=None):
     "Write a context file: `python -m calinet.apply --data DIR --out FILE`."
-    import argparse
     ap = argparse.ArgumentParser(prog='python -m calinet.apply', description=write_context.__doc__)
     ap.add_argument('--data', required=True, help="dataset folder (PTB-XL layout); '' = the small smoke cohort")
     ap.add_argument('--cache', default='data/cache', help='cache folder (default data/cache)')

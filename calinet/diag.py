@@ -12,8 +12,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import SUPERCLASSES, IN_IDX, DERIVED_IDX, RECON_IDX, LEADS, assemble_12, set_seed, git_commit, plain, code_hash, atomic_write
-from .train import read_checkpoint
+from .checkpoint import read_checkpoint
 from .metrics import boot_indices
+from .signal import resample
+from .episodes import eval_index, gather
 
 # %% auto #0
 __all__ = ['REF_CHS', 'THRESHOLD_GRID', 'DIAG_FORMAT', 'DIAG_CODE', 'SPLICE_MODES', 'l3_multi_hot', 'l3_select', 'to_rate',
@@ -57,7 +59,6 @@ def l3_select(cache,                 # Prepared PTB-XL-layout cache (`calinet.da
 # %% ../nbs/12_diag.ipynb #1864fd6d
 def to_rate(x:np.ndarray, fs:float, fs_clf:float)->np.ndarray:
     "Lead-first signals (..., T) resampled from `fs` to the classifier rate `fs_clf` (float32)."
-    from calinet.signal import resample
     return np.ascontiguousarray(resample(np.asarray(x, np.float32), fs, fs_clf)[0] if fs != fs_clf else x, np.float32)
 
 def clf_inputs(cache, rows, norm,        # Cache, its rows, the training-fold normaliser
@@ -287,7 +288,6 @@ def reconstruct_span(cache, rows, norm,     # Cache, its rows, the training-fold
                      bs:int=512,
                     )->np.ndarray:          # (n, 12 or 5, n_samples − Lc) float32
     "A method's prediction of samples Lc..n_samples of each record, chunk by chunk, all calibrated on 0..Lc."
-    from calinet.episodes import eval_index, gather
     idx = eval_index(cache, rows, calib_s, target_s, all_windows=True)
     Lc, Lt = idx.Lc, idx.Lt; K = (n_samples - Lc) // Lt
     if K < 1 or Lc + K * Lt != n_samples: raise ValueError(f"reconstruct_span: {n_samples} samples is not the calibration ({Lc}) plus whole {Lt}-sample chunks")

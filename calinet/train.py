@@ -4,8 +4,8 @@
 
 # %% ../nbs/11_train.ipynb #f73c6ecb
 from __future__ import annotations
-import os, io, json, math, time, csv
-from dataclasses import dataclass, field, asdict, replace
+import argparse, os, json, math, time, csv
+from dataclasses import dataclass, field, fields, asdict, replace, MISSING
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,16 +14,19 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.distributed as dist
 from tqdm import tqdm
+from fastcore.docments import docments
 from .core import LEADS, IN_IDX, RECON_IDX, RefConfig, git_commit, plain, code_hash, atomic_write
-from .signal import same_normaliser
+from .signal import Normaliser
+from .data import open_dataset
+from . import calib, episodes, metrics
 from .model import MODELS, GL, PCM, build_model, predict_12
+from .checkpoint import CKPT_FORMAT, make_checkpoint, save_checkpoint, read_checkpoint, load_checkpoint, _unwrap
 
 # %% auto #0
-__all__ = ['MODEL_SIZES', 'RECIPES', 'HEADLINE', 'CKPT_FORMAT', 'CURVE_COLS', 'TrainConfig', 'resolve_recipe', 'recipe_config',
-           'resident', 'sample_episodes', 'recon_loss', 'Validator', 'make_checkpoint', 'save_checkpoint',
-           'read_checkpoint', 'load_checkpoint', 'ddp_setup', 'compile_backbone', 'fit', 'plateau', 'load_tau',
+__all__ = ['MODEL_SIZES', 'RECIPES', 'HEADLINE', 'CURVE_COLS', 'TrainConfig', 'resolve_recipe', 'recipe_config', 'resident',
+           'sample_episodes', 'recon_loss', 'Validator', 'ddp_setup', 'compile_backbone', 'fit', 'plateau', 'load_tau',
            'RunData', 'prepare_data', 'epoch0_gate', 'code_fingerprint', 'run_name', 'train_run', 'load_runs',
-           'run_records', 'main']
+           'run_records', 'add_config_options', 'config_from_args', 'main']
 
 # %% ../nbs/11_train.ipynb #03682ba3
 @dataclass
@@ -36,8 +39,8 @@ class TrainConfig:
     micro_bs: int = 0                 # Micro-batch for gradient accumulation; 0 = bs
     lr: float = None                  # Peak learning rate; None = RefConfig.lr[model]
     eta_min: float = None             # Final cosine learning rate; None = RefConfig.eta_min[model]
-    weight_decay: float = 1e-5
-    grad_clip: float = 1.0
+    weight_decay: float = 1e-5        # AdamW weight decay
+    grad_clip: float = 1.0            # Gradient-norm clipping threshold
     patience: int = 10                # Early stopping: epochs without improvement
     grace: int = None                 # No-improve epochs not counted while epoch <= grace; None = 5 for CaLiNet-E, else 0
     calib_s: float = 2.0              # Calibration window (s)
@@ -46,7 +49,7 @@ class TrainConfig:
     amp: bool = False                 # bf16 autocast (CUDA only)
     compile: bool = False             # torch.compile the backbone (CUDA; helps large batches)
     eval_bs: int = 512                # Validation batch size
-    seed: int = 0
+    seed: int = 0                     # Seed of weights, episode sampling and dropout
     model_args: dict = field(default_factory=dict) # Model keyword arguments (e.g. U-Net channels); {} = the reference sizes
     plateau_delta: float = 0.003      # Plateau: the best score may rise by less than this over the last `plateau_frac` of the epochs
     plateau_frac: float = 0.25        # Fraction of the epochs run that forms the plateau window
@@ -156,7 +159,6 @@ class Validator:
                  fs:float,        # Sampling rate (Hz)
                  tau:dict,        # dict(tau_n=..., tau_m=...) for val_score
                  device='cpu', bs:int=512, amp:bool=False):
-        from calinet import metrics
         self.m, self.fs, self.tau, self.bs, self.device = metrics, float(fs), dict(tau), bs, torch.device(device)
         self.amp = amp and self.device.type == 'cuda'   # bf16 autocast only on CUDA
         self.ep = {k: _t(ep[k], self.device) for k in ('x_calib', 'y_calib', 'x_test', 'y_test')}
@@ -175,70 +177,6 @@ class Validator:
         out = {k: float(torch.nanmean(d[k].double())) for k in HEADLINE}
         out['val_score'] = float(self.m.val_score(out['pcc_recon'], out['nrmse_recon'], out['morph'], **self.tau))
         return (out, pd.DataFrame({k: v.double().cpu().numpy() for k, v in d.items()})) if per_episode else out
-
-# %% ../nbs/11_train.ipynb #a8533da4
-CKPT_FORMAT = 'calinet-ckpt-1'
-
-def _unwrap(m): return m.module if hasattr(m, 'module') else m
-
-def make_checkpoint(model, name:str,  # Model and its `MODELS` name
-                    norm, pop,        # Normaliser and population map (objects with `to_dict`, or dicts)
-                    fs:float,         # Sampling rate (Hz)
-                    rho_params=None,  # ρ parameters (object with `to_dict`, dict or None)
-                    train_state:dict=None, # Optimiser/schedule/generator state for resuming (stored as is)
-                    **meta,           # profile, seed, epoch, metrics, config, ...
-                   )->dict:
-    "Everything needed to rebuild and use `model`, as a `weights_only`-loadable dict."
-    m = _unwrap(model)
-    return dict(train_state=train_state, format=CKPT_FORMAT, model=name, model_args=plain(getattr(m, 'model_args', {})),
-                state_dict={k: v.detach().cpu() for k, v in m.state_dict().items()},
-                fs=float(fs), leads=list(LEADS), in_leads=[LEADS[i] for i in IN_IDX],
-                norm=plain(norm), pop=plain(pop), rho_params=plain(rho_params) if rho_params is not None else None,
-                **{'git_commit': git_commit(Path(__file__).parent if '__file__' in globals() else '.'), **plain(meta)})
-
-def save_checkpoint(ck:dict, path)->Path:
-    "Write a checkpoint atomically."
-    b = io.BytesIO(); torch.save(ck, b)
-    return atomic_write(path, b.getvalue())
-
-# %% ../nbs/11_train.ipynb #e201c12f
-def _pop_arrays(pop:dict):
-    return torch.tensor(pop['W'], dtype=torch.float32), torch.tensor(pop['b'], dtype=torch.float32)
-
-def read_checkpoint(path,             # A torch checkpoint dict written with `weights_only`-safe contents
-                    fmt:str,          # Its expected `format` tag (e.g. `CKPT_FORMAT`)
-                    norm=None,        # The data's normaliser: must match the checkpoint's
-                    fs:float=None,    # The data's sampling rate: must match
-                    leads=None,       # The data's lead order: must match (if the checkpoint records one)
-                    what:str='checkpoint', # Name used in error messages
-                   )->dict:
-    "Load a checkpoint dict (weights_only) and check its format, lead order, sampling rate and normaliser against the data."
-    p = Path(path)
-    if not p.exists(): raise FileNotFoundError(f"{p}: {what} not found")
-    try:
-        ck = torch.load(p, map_location='cpu', weights_only=True)
-    except Exception as e:
-        msg = (str(e).strip().splitlines() or [''])[0][:200]
-        raise ValueError(f"{p}: not a readable {what} ({'empty file' if p.stat().st_size == 0 else f'{type(e).__name__}: {msg}'})") from None
-    if not isinstance(ck, dict) or ck.get('format') != fmt: raise ValueError(f"{p}: not a calinet {what} (format {ck.get('format') if isinstance(ck, dict) else type(ck).__name__}, expected {fmt})")
-    if leads is not None and 'leads' in ck and list(leads) != ck['leads']: raise ValueError(f"{p}: {what} lead order {ck['leads']} does not match the data's {list(leads)}")
-    if fs is not None and float(fs) != ck['fs']: raise ValueError(f"{p}: {what} was trained at fs={ck['fs']:g} Hz, the data are at {float(fs):g} Hz")
-    if norm is not None and not same_normaliser(norm, ck['norm']):
-        raise ValueError(f"{p}: the data's normaliser (mu, sd) differs from the {what}'s; the model expects inputs normalised as in training")
-    return ck
-
-def load_checkpoint(path,             # A checkpoint written by `save_checkpoint`
-                    device='cpu',
-                    norm=None,        # The data's normaliser: must match the checkpoint's
-                    fs:float=None,    # The data's sampling rate: must match
-                    leads=None,       # The data's lead order: must match
-                   )->tuple:          # (model in eval mode on `device`, checkpoint dict)
-    "Rebuild a model from a checkpoint (weights_only), checking it fits the data."
-    ck = read_checkpoint(path, CKPT_FORMAT, norm, fs, leads)
-    W, b = _pop_arrays(ck['pop']) if ck.get('pop') else (None, None)
-    m = build_model(ck['model'], W, b, fs=ck['fs'], rho_params=ck.get('rho_params'), **ck['model_args'])
-    m.load_state_dict(ck['state_dict'])
-    return m.to(device).eval(), ck
 
 # %% ../nbs/11_train.ipynb #13aa4c50
 def ddp_setup(device:str='auto')->tuple: # (rank, world, device)
@@ -323,7 +261,7 @@ def _resume(path,                    # The run's last.pt
             cfg:TrainConfig,         # The run's configuration
             norm, pop, fs:float,     # Normaliser, population map, sampling rate: the checkpoint must match them
             rho_params, meta:dict,   # ρ parameters and checkpoint fields: the checkpoint must match them
-           )->tuple:                 # (epoch, best, best_epoch, bad, rows) to continue from
+           )->tuple:                 # (epoch, _Track) to continue from
     "Restore model, optimiser and schedule from a `last.pt` of this run (refusing another run's); return its training state."
     ck = read_checkpoint(path, CKPT_FORMAT, norm, fs, LEADS, what='resume checkpoint')
     _check_resume(ck, path, dict(model=cfg.model, model_args=plain(getattr(m, 'model_args', {})), pop=plain(pop),
@@ -332,7 +270,7 @@ def _resume(path,                    # The run's last.pt
     ts = ck['train_state']
     opt.load_state_dict(ts['opt'])
     sched.load_state_dict(ts['sched'])
-    return ts['epoch'], ts['best'], ts['best_epoch'], ts['bad'], ts['rows']
+    return ts['epoch'], _Track(ts['best'], ts['best_epoch'], ts['bad'], ts['rows'])
 
 def _train_epoch(net:nn.Module,      # The model as trained (DDP-wrapped when world > 1)
                  opt,                # Its optimiser
@@ -392,6 +330,63 @@ def _timed(val, m)->tuple:
     r = val(m)
     return r, time.time() - t0
 
+@dataclass
+class _Track:
+    "Early-stopping state of a run, carried in last.pt: the best score and its epoch, epochs without improvement, the curve's rows."
+    best: float = -math.inf   # best validation score so far
+    best_epoch: int = 0       # the epoch that reached it (0: the untrained model)
+    bad: int = 0              # epochs without improvement, those up to `grace` not counted
+    rows: list = field(default_factory=list)   # one dict of CURVE_COLS per epoch run
+
+class _Saver:
+    "Writes a run's best.pt and last.pt (the model and its provenance; last.pt adds the state to resume from) and its curve.csv."
+    def __init__(self, m:nn.Module, opt, sched, # The unwrapped model, its optimiser and schedule
+                 run:Path,                      # The run folder
+                 ck_args:dict,                  # `make_checkpoint` arguments: name, norm, pop, fs, rho_params
+                 meta:dict):                    # Further checkpoint fields: config, git commit, profile, seed, ...
+        self.m, self.opt, self.sched, self.run, self.ck_args, self.meta = m, opt, sched, run, ck_args, meta
+
+    def __call__(self, fname:str, epoch:int, metrics:dict, track:_Track=None):
+        "Write run/fname; with `track` (last.pt) also the optimiser, the schedule and the early-stopping state."
+        ts = None
+        if track is not None:
+            ts = dict(opt=self.opt.state_dict(), sched=self.sched.state_dict(), epoch=epoch,
+                      best=track.best, best_epoch=track.best_epoch, bad=track.bad, rows=track.rows)
+        ck = make_checkpoint(self.m, **self.ck_args, train_state=ts, epoch=epoch, metrics=metrics, **self.meta)
+        save_checkpoint(ck, self.run/fname)
+
+    def curve(self, track:_Track): _write_curve(track.rows, self.run/'curve.csv')
+
+def _epoch0(m:nn.Module, val:Validator, cfg:TrainConfig, save:_Saver, log)->_Track:
+    "Score the untrained model as epoch 0; write both checkpoints and the curve's first row."
+    r, vs = _timed(val, m)
+    track = _Track(best=r['val_score'])
+    track.rows.append(dict(epoch=0, train_loss=float('nan'), **r, lr=cfg.lr, episodes_per_s=float('nan'), train_s=0., val_s=vs, n_skipped=0))
+    save('best.pt', 0, r)
+    save('last.pt', 0, r, track)
+    save.curve(track)
+    log(f"epoch 0 (untrained): val_score {track.best:.4f}  PCC {r['pcc_recon']:.4f}  nRMSE {r['nrmse_recon']:.4f}  ({vs:.1f} s)")
+    return track
+
+def _validate(m:nn.Module, val:Validator, cfg:TrainConfig, save:_Saver,
+              track:_Track,  # Updated in place
+              epoch:int,     # The epoch just trained
+              stats:dict,    # Its train_loss, lr, episodes_per_s, train_s and n_skipped
+              log):
+    "Score an epoch on the validation set; keep best.pt on improvement, count epochs without it after `grace`; write last.pt and the curve."
+    r, vs = _timed(val, m)
+    track.rows.append(dict(epoch=epoch, train_loss=stats['train_loss'], **r, lr=stats['lr'], episodes_per_s=stats['episodes_per_s'],
+                           train_s=stats['train_s'], val_s=vs, n_skipped=stats['n_skipped']))
+    if r['val_score'] > track.best:
+        track.best, track.best_epoch, track.bad = r['val_score'], epoch, 0
+        save('best.pt', epoch, r)
+    elif epoch > cfg.grace:
+        track.bad += 1
+    save('last.pt', epoch, r, track)
+    save.curve(track)
+    log(f"epoch {epoch}/{cfg.epochs}: loss {stats['train_loss']:.4f}  val_score {r['val_score']:.4f}{' *' if track.best_epoch == epoch else ''}  "
+        f"PCC {r['pcc_recon']:.4f}  nRMSE {r['nrmse_recon']:.4f}  {stats['episodes_per_s']:.0f} ep/s  ({stats['train_s']:.1f}+{vs:.1f} s)")
+
 def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the training device)
         cfg:TrainConfig,
         train:tuple,         # (sig, lens) from `resident`, on the training device
@@ -414,28 +409,18 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
     # checkpoints: the run's provenance, and in last.pt the training state to resume from
     meta = dict(meta or {}, config=asdict(cfg))
     meta.setdefault('git_commit', git_commit(Path(__file__).parent if '__file__' in globals() else '.'))
-    ck_args = dict(name=cfg.model, norm=norm, pop=pop, fs=fs, rho_params=rho_params)
-    def checkpoint(fname, epoch, metrics, with_state):
-        "Write run/fname; `with_state` (last.pt): with the optimiser, schedule and training state to resume from."
-        ts = dict(opt=opt.state_dict(), sched=sched.state_dict(), epoch=epoch, best=best, best_epoch=best_epoch, bad=bad, rows=rows) if with_state else None
-        save_checkpoint(make_checkpoint(m, **ck_args, train_state=ts, epoch=epoch, metrics=metrics, **meta), run/fname)
+    save = _Saver(m, opt, sched, run, dict(name=cfg.model, norm=norm, pop=pop, fs=fs, rho_params=rho_params), meta)
     # resume from last.pt if there is one
-    start, best, best_epoch, bad, rows = 0, -math.inf, 0, 0, []
+    start, track = 0, _Track()
     if resume and (run/'last.pt').exists():
-        start, best, best_epoch, bad, rows = _resume(run/'last.pt', m, opt, sched, cfg, norm, pop, fs, rho_params, meta)
+        start, track = _resume(run/'last.pt', m, opt, sched, cfg, norm, pop, fs, rho_params, meta)
         if rank == 0:
-            log(f"resumed {run/'last.pt'} at epoch {start} (best {best:.4f} at epoch {best_epoch})")
+            log(f"resumed {run/'last.pt'} at epoch {start} (best {track.best:.4f} at epoch {track.best_epoch})")
     # epoch 0: score the untrained model, write both checkpoints and the curve
     if start == 0 and rank == 0:
-        r, vs = _timed(val, m)
-        best = r['val_score']
-        rows = [dict(epoch=0, train_loss=float('nan'), **r, lr=cfg.lr, episodes_per_s=float('nan'), train_s=0., val_s=vs, n_skipped=0)]
-        checkpoint('best.pt', 0, r, False)
-        checkpoint('last.pt', 0, r, True)
-        _write_curve(rows, run/'curve.csv')
-        log(f"epoch 0 (untrained): val_score {best:.4f}  PCC {r['pcc_recon']:.4f}  nRMSE {r['nrmse_recon']:.4f}  ({vs:.1f} s)")
+        track = _epoch0(m, val, cfg, save, log)
     # train until the planned epochs, or `patience` epochs without improvement (those up to `grace` not counted)
-    stop = start >= cfg.epochs or (start > 0 and bad >= cfg.patience)
+    stop = start >= cfg.epochs or (start > 0 and track.bad >= cfg.patience)
     epoch = start
     for epoch in range(start + 1, cfg.epochs + 1):
         if stop:
@@ -445,27 +430,18 @@ def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the tra
         torch.manual_seed(_epoch_seed(cfg.seed, rank, epoch) + 1)
         # forward backward update over the epoch's steps, then the schedule's step
         lr = opt.param_groups[0]['lr']
-        tl, skipped, ts_ = _train_epoch(net, opt, get_batch, steps, cfg, dev, rank, world, f'{cfg.model} epoch {epoch}/{cfg.epochs}', progress)
+        tl, skipped, secs = _train_epoch(net, opt, get_batch, steps, cfg, dev, rank, world, f'{cfg.model} epoch {epoch}/{cfg.epochs}', progress)
         sched.step()
         # evaluate on the validation set, keep the best checkpoint, write last.pt and the curve (rank 0)
         if rank == 0:
-            r, vs = _timed(val, m)
-            rows.append(dict(epoch=epoch, train_loss=float(tl), **r, lr=lr, episodes_per_s=steps*cfg.bs/ts_, train_s=ts_, val_s=vs, n_skipped=skipped))
-            if r['val_score'] > best:
-                best, best_epoch, bad = r['val_score'], epoch, 0
-                checkpoint('best.pt', epoch, r, False)
-            elif epoch > cfg.grace:
-                bad += 1
-            checkpoint('last.pt', epoch, r, True)
-            _write_curve(rows, run/'curve.csv')
-            log(f"epoch {epoch}/{cfg.epochs}: loss {float(tl):.4f}  val_score {r['val_score']:.4f}{' *' if best_epoch == epoch else ''}  "
-                f"PCC {r['pcc_recon']:.4f}  nRMSE {r['nrmse_recon']:.4f}  {steps*cfg.bs/ts_:.0f} ep/s  ({ts_:.1f}+{vs:.1f} s)")
+            stats = dict(train_loss=float(tl), lr=lr, episodes_per_s=steps * cfg.bs / secs, train_s=secs, n_skipped=skipped)
+            _validate(m, val, cfg, save, track, epoch, stats, log)
         # every rank stops with rank 0
-        stop = _bcast(bad >= cfg.patience, rank)
+        stop = _bcast(track.bad >= cfg.patience, rank)
     if world > 1:
         dist.barrier()
-    return dict(best_score=best, best_epoch=best_epoch, epochs_run=int(rows[-1]['epoch']) if rows else epoch,
-                stopped_early=bool(bad >= cfg.patience), curve=pd.DataFrame(rows, columns=list(CURVE_COLS)))
+    return dict(best_score=track.best, best_epoch=track.best_epoch, epochs_run=int(track.rows[-1]['epoch']) if track.rows else epoch,
+                stopped_early=bool(track.bad >= cfg.patience), curve=pd.DataFrame(track.rows, columns=list(CURVE_COLS)))
 
 # %% ../nbs/11_train.ipynb #feaebc37
 def plateau(scores,              # Validation score per epoch, the untrained epoch 0 first
@@ -506,9 +482,6 @@ def prepare_data(data_dir:str,        # Dataset folder; '' = the data layer's sm
                  calib_s:float=2., target_s:float=2., gaps_s=(0., 1., 2., 5.),
                 )->RunData:
     "Open the data, fit or load normaliser and population map, build the device training set and eval episodes."
-    from calinet.data import open_dataset
-    from calinet.signal import Normaliser
-    from calinet import calib, episodes
     cache = open_dataset(data_dir, cache_dir, fs=fs, smoke_records=smoke_records, seed=seed)
     if cache.fs != fs: raise ValueError(f"{cache.path}: cache is at {cache.fs} Hz, the run asks for {fs} Hz")
     norm = Normaliser.load(norm_file) if norm_file else Normaliser.fit(cache, split='train')
@@ -539,7 +512,7 @@ def epoch0_gate(V:Validator,         # The selection set's validator
     if not gate['ok']: raise RuntimeError(f"epoch-0 gate: the untrained model scores {s0:.4f}, outside [{lo:.4f}, {hi:.4f}] around {name} ({ref:.4f}); it must start at {name}")
     return gate
 
-_TRAIN_CODE = ('core', 'signal', 'calib', 'metrics', 'episodes', 'data', 'model', 'train')
+_TRAIN_CODE = ('core', 'signal', 'calib', 'metrics', 'episodes', 'data', 'model', 'checkpoint', 'train')
 
 def code_fingerprint()->str:
     "Hash of the code of every calinet module a training run depends on (`calinet.core.code_hash`: comments and docstrings do not count)."
@@ -559,7 +532,6 @@ def _tau_on_pcm(data:RunData,        # The run's data (validation episodes)
                 dev, bs:int,         # Device and batch size of the evaluation
                )->dict:              # tau_n, tau_m
     "τ anchored on PCM's scores over all the validation episodes."
-    from calinet import metrics
     _, d = Validator(data.valid, data.norm, data.fs, dict(tau_n=1., tau_m=1.), dev, bs)(pcm, per_episode=True)
     return metrics.tau_anchor(d.nrmse_recon.values, d.morph.values)
 
@@ -669,33 +641,61 @@ def run_records(runs:pd.DataFrame, split:str='test')->pd.DataFrame:
     return pd.concat(out, ignore_index=True)
 
 # %% ../nbs/11_train.ipynb #dfafeaa0
+_OPTION_TYPES = dict(str=str, int=int, float=float, dict=json.loads)   # TrainConfig annotation -> argparse type (dict: a JSON object)
+
+def add_config_options(ap:argparse.ArgumentParser)->argparse.ArgumentParser:
+    "Add one `--option` per `TrainConfig` field, with the field's default and its comment as help."
+    docs = docments(TrainConfig)
+    for f in fields(TrainConfig):
+        kw = dict(default=f.default_factory() if f.default is MISSING else f.default, help=docs.get(f.name))
+        if f.type == 'bool':
+            kw['action'] = argparse.BooleanOptionalAction
+        elif f.type == 'tuple':
+            kw.update(type=float, nargs='+')
+        else:
+            kw['type'] = _OPTION_TYPES[f.type]
+        if f.name == 'model':
+            kw['choices'] = list(MODELS)
+        aliases = ['--episodes'] if f.name == 'episodes_per_epoch' else []
+        ap.add_argument('--' + f.name.replace('_', '-'), *aliases, **kw)
+    return ap
+
+def config_from_args(a:argparse.Namespace)->TrainConfig:
+    "The `TrainConfig` of options parsed by a parser made with `add_config_options`."
+    return TrainConfig(**{f.name: getattr(a, f.name) for f in fields(TrainConfig)})
+
+# %% ../nbs/11_train.ipynb #7526d3f7
 def main(argv=None):
     "CLI: train one model into a run folder (works under torchrun)."
-    import argparse
     ap = argparse.ArgumentParser(description='Train one calinet model into a run folder (DDP under torchrun).')
-    ap.add_argument('--model', default='calinet_e', choices=list(MODELS))
+    add_config_options(ap)
     ap.add_argument('--data-dir', default='', help="dataset folder; '' = the smoke cohort")
-    ap.add_argument('--cache-dir', required=True); ap.add_argument('--run-dir', required=True)
-    ap.add_argument('--smoke-records', type=int, default=60); ap.add_argument('--max-val', type=int, default=0)
-    ap.add_argument('--epochs', type=int, default=50); ap.add_argument('--episodes', type=int, default=0)
-    ap.add_argument('--bs', type=int, default=32); ap.add_argument('--micro-bs', type=int, default=0)
-    ap.add_argument('--seed', type=int, default=0); ap.add_argument('--device', default='auto')
-    ap.add_argument('--rho', default='ref'); ap.add_argument('--cond', default='ref')
-    ap.add_argument('--tau-file', default=''); ap.add_argument('--amp', action='store_true'); ap.add_argument('--compile', action='store_true')
-    ap.add_argument('--no-progress', action='store_true')
+    ap.add_argument('--cache-dir', required=True, help='folder of the prepared cache')
+    ap.add_argument('--run-dir', required=True, help='the run folder to write')
+    ap.add_argument('--smoke-records', type=int, default=60, help='records of the smoke cohort (when --data-dir is empty)')
+    ap.add_argument('--max-val', type=int, default=0, help='use only the first N records of folds 9 and 10 (0: all)')
+    ap.add_argument('--device', default='auto', help="'auto' (CUDA if available), 'cpu', 'cuda', 'cuda:1', ...")
+    ap.add_argument('--rho', default='ref', help="CaLiNet-E / PCM ρ: 'ref', 'plus' or 'one'")
+    ap.add_argument('--cond', default='ref', help="CaLiNet-E conditioning: 'ref' or 'split'")
+    ap.add_argument('--tau-file', default='', help='numbers/tau_anchor.json; empty: anchor τ on PCM over fold 9')
+    ap.add_argument('--no-progress', action='store_true', help='no progress bars')
     a = ap.parse_args(argv)
     rank, world, dev = ddp_setup(a.device)
-    if rank == 0:   # build the cache once, before the other ranks open it
-        from calinet.data import open_dataset
+    # build the cache once on rank 0, before the other ranks open it
+    if rank == 0:
         open_dataset(a.data_dir, a.cache_dir, smoke_records=a.smoke_records)
-    if world > 1: dist.barrier()
+    if world > 1:
+        dist.barrier()
     data = prepare_data(a.data_dir, a.cache_dir, dev, smoke_records=a.smoke_records, max_val=a.max_val)
-    cfg = TrainConfig(a.model, epochs=a.epochs, episodes_per_epoch=a.episodes, bs=a.bs, micro_bs=a.micro_bs, seed=a.seed, amp=a.amp, compile=a.compile)
-    s = train_run(data, cfg, a.run_dir, a.rho, a.cond, tau=load_tau(a.tau_file) if a.tau_file else None,
+    s = train_run(data, config_from_args(a), a.run_dir, a.rho, a.cond, tau=load_tau(a.tau_file) if a.tau_file else None,
                   rank=rank, world=world, progress=not a.no_progress, log=print if rank == 0 else (lambda *x: None))
-    if rank == 0: print(json.dumps(dict(run=str(a.run_dir), world=world, best_epoch=s['best_epoch'], valid=s['valid'], test=s['test'])))
-    if dist.is_initialized(): dist.destroy_process_group()
+    if rank == 0:
+        print(json.dumps(dict(run=str(a.run_dir), world=world, best_epoch=s['best_epoch'], valid=s['valid'], test=s['test'])))
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 # %% ../nbs/11_train.ipynb #e5c35ade
 import sys
-if __name__ == '__main__' and not hasattr(sys, 'ps1') and 'ipykernel' not in sys.modules: main()
+if __name__ == '__main__' and not hasattr(sys, 'ps1') and 'ipykernel' not in sys.modules:
+    from calinet.train import main as cli   # the package's module: the option help is read from its source file
+    cli()
