@@ -4,12 +4,15 @@
 
 # %% ../../nbs/10b_synth_realism.ipynb #d482b246
 from __future__ import annotations
+import time
 from dataclasses import replace
 import numpy as np, pandas as pd
+import torch
 from ..core import IN_IDX, RECON_IDX, LEADS, SUPERCLASSES, PTBXL_FOLDS, einthoven_residual
 from ..signal import highpass, Normaliser, rpeaks
 from ..calib import fit_population, pcm_fit, ridge_apply
 from ..metrics import pcc, nrmse, auroc, bootstrap_ci, paired_bootstrap, boot_indices
+from ..model import UNet1d
 from .cohort import SynthConfig, generate
 
 # %% auto #0
@@ -243,6 +246,65 @@ def realism_table(X:np.ndarray, M:pd.DataFrame, fs:float=500, faults:pd.DataFram
     rows += list(extra or [])
     T = pd.DataFrame(rows); T['n'] = T['n'].astype('Int64'); return T
 
+# %% ../../nbs/10b_synth_realism.ipynb #9b5d72f9
+def _headroom_data(X:np.ndarray,   # Records (B, T, 12) mV
+                   fs:float,       # Sampling rate, Hz
+                   tr:np.ndarray,  # Training records (B,) bool: the normaliser and GL are fitted on them
+                  )->tuple:        # (Z (B, 12, T) float32 normalised, W (B, 3, 12), b (B, 12), L samples per 2-s window)
+    "The paper protocol for the headroom CNN: high-pass, training-fold normaliser and GL, PCM fitted on each record's first 2 s."
+    Y = highpass(np.asarray(X).transpose(0, 2, 1), fs, 0.5)
+    norm = Normaliser.fit(Y[tr])
+    pop = fit_population(_ArrayCache(Y, tr), norm=norm)
+    Z = norm.transform(Y).astype(np.float32)
+    L = int(round(2 * fs))
+    W, b = pcm_fit(Z[:, IN_IDX, :L], Z[:, :, :L], pop)
+    return Z, W, b, L
+
+def _headroom_window(Z, W, b, L,     # `_headroom_data` output
+                     idx:np.ndarray, # Records to take (n,)
+                     k:int,          # Target window: samples k·L … (k+1)·L
+                    )->tuple:        # (inputs + PCM output (n, 8, L), residual target (n, 5, L), truth (n, 5, L)), float32
+    "The CNN's input and target for 2-s window `k` of records `idx`, with PCM from the first 2 s."
+    z = Z[idx, :, k * L:(k + 1) * L]
+    yp = ridge_apply(z[:, IN_IDX], W[idx], b[idx])[:, RECON_IDX].astype(np.float32)
+    return np.concatenate([z[:, IN_IDX], yp], 1), z[:, RECON_IDX] - yp, z[:, RECON_IDX]
+
+# %% ../../nbs/10b_synth_realism.ipynb #d3b6ef54
+def _headroom_train(xi:torch.Tensor, # Inputs (n, 8, L): the measured leads and the PCM output
+                    yr:torch.Tensor, # Residual targets (n, 5, L): truth − PCM of V1, V3–V6
+                    chs:tuple, epochs:int, bs:int, lr:float, seed:int, # As in `headroom_cnn`
+                   )->tuple:         # (trained network, mean training loss per epoch)
+    "Train the headroom U-Net on the residual: zero head (PCM before training), Adam, one seeded shuffle per epoch."
+    # the network and its optimiser, from fixed seeds
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    net = UNet1d(8, len(RECON_IDX), chs, ks=5, zero_head=True)
+    opt = torch.optim.Adam(net.parameters(), lr)
+    losses = []
+    for _ in range(epochs):
+        perm = torch.randperm(len(xi), generator=g)
+        tot = 0.
+        for i in range(0, len(xi), bs):
+            # forward, backward, update on one minibatch
+            j = perm[i:i + bs]
+            loss = torch.nn.functional.mse_loss(net(xi[j]), yr[j])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += loss.item() * len(j)
+        losses.append(tot / len(xi))
+    return net, losses
+
+def _headroom_eval(net,            # Trained `_headroom_train` network
+                   xe:np.ndarray,  # Inputs (n, 8, L) of the evaluated windows
+                   ye:np.ndarray,  # Their truth (n, 5, L)
+                  )->tuple:        # (recon-5 PCC of PCM (n,), of PCM + the predicted residual (n,))
+    "Score PCM alone and PCM plus the CNN's residual on evaluation windows."
+    with torch.no_grad():
+        r = torch.cat([net(torch.from_numpy(xe[i:i + 256])) for i in range(0, len(xe), 256)]).numpy()
+    yp = xe[:, 3:]
+    return pcc(ye, yp).mean(1), pcc(ye, yp + r).mean(1)
+
 # %% ../../nbs/10b_synth_realism.ipynb #76714efb
 def headroom_cnn(X:np.ndarray,       # Records (B, T, 12) mV, as `generate` returns them
                  M:pd.DataFrame,     # Their metadata (strat_fold)
@@ -255,8 +317,6 @@ def headroom_cnn(X:np.ndarray,       # Records (B, T, 12) mV, as `generate` retu
                  seed:int=0,
                 )->tuple:            # (per-record DataFrame: fold, pcc_pcm, pcc_cnn; info dict)
     "Learnable headroom over PCM: a small 1D U-Net trained on `train_folds` to predict truth − PCM of V1, V3–V6 from (inputs, PCM output)."
-    import time, torch
-    from calinet.model import UNet1d
     # training and evaluation folds
     fold = M.strat_fold.to_numpy()
     tr, ev = np.isin(fold, train_folds), np.isin(fold, eval_folds)
@@ -264,52 +324,24 @@ def headroom_cnn(X:np.ndarray,       # Records (B, T, 12) mV, as `generate` retu
         raise ValueError(f"headroom_cnn: no record in train folds {tuple(train_folds)} or eval folds {tuple(eval_folds)}")
     if set(np.atleast_1d(train_folds)) & set(np.atleast_1d(eval_folds)):
         raise ValueError("headroom_cnn: train and eval folds overlap")
-    # normalised records, and PCM fitted on each record's first 2 s
-    Y = highpass(np.asarray(X).transpose(0, 2, 1), fs, 0.5)
-    norm = Normaliser.fit(Y[tr])
-    pop = fit_population(_ArrayCache(Y, tr), norm=norm)
-    Z = norm.transform(Y).astype(np.float32)
-    L = int(round(2 * fs))
-    W, b = pcm_fit(Z[:, IN_IDX, :L], Z[:, :, :L], pop)
-    def win(idx, k):                 # (inputs + PCM output (8, L), residual target (5, L), truth (5, L)) of target window k
-        z = Z[idx, :, k * L:(k + 1) * L]
-        yp = ridge_apply(z[:, IN_IDX], W[idx], b[idx])[:, RECON_IDX].astype(np.float32)
-        return np.concatenate([z[:, IN_IDX], yp], 1), z[:, RECON_IDX] - yp, z[:, RECON_IDX]
-    # training set: target windows 1 … `windows` of the training records
+    # normalised records and PCM; training set: target windows 1 … `windows` of the training records
+    Z, W, b, L = _headroom_data(X, fs, tr)
     ks = range(1, min(windows, Z.shape[-1] // L - 1) + 1)
-    parts = [win(np.nonzero(tr)[0], k) for k in ks]
+    parts = [_headroom_window(Z, W, b, L, np.nonzero(tr)[0], k) for k in ks]
     xi = torch.from_numpy(np.concatenate([p[0] for p in parts]))
     yr = torch.from_numpy(np.concatenate([p[1] for p in parts]))
-    # the network (zero head: PCM before training) and its optimiser
-    torch.manual_seed(seed)
-    g = torch.Generator().manual_seed(seed)
-    net = UNet1d(8, len(RECON_IDX), chs, ks=5, zero_head=True)
-    opt = torch.optim.Adam(net.parameters(), lr)
-    # train on the residual, one shuffle per epoch
+    # train, then score the evaluation folds' first target window
     t0 = time.process_time()
-    losses = []
-    for _ in range(epochs):
-        perm = torch.randperm(len(xi), generator=g)
-        tot = 0.
-        for i in range(0, len(xi), bs):
-            # forward backward update
-            j = perm[i:i + bs]
-            loss = torch.nn.functional.mse_loss(net(xi[j]), yr[j])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            tot += loss.item() * len(j)
-        losses.append(tot / len(xi))
-    # score the evaluation folds' first target window: PCM alone, and PCM plus the predicted residual
-    xe, _, ye = win(np.nonzero(ev)[0], 1)
-    with torch.no_grad():
-        r = torch.cat([net(torch.from_numpy(xe[i:i + 256])) for i in range(0, len(xe), 256)]).numpy()
-    yp = xe[:, 3:]
-    out = pd.DataFrame(dict(fold=fold[ev], pcc_pcm=pcc(ye, yp).mean(1), pcc_cnn=pcc(ye, yp + r).mean(1)), index=M.index[ev])
-    info = dict(n_train_records=int(tr.sum()), n_train_windows=len(xi), epochs=epochs, chs=tuple(chs), params=sum(p.numel() for p in net.parameters()),
-                cpu_s=round(time.process_time() - t0, 1), train_loss=[round(v, 5) for v in losses])
+    net, losses = _headroom_train(xi, yr, chs, epochs, bs, lr, seed)
+    xe, _, ye = _headroom_window(Z, W, b, L, np.nonzero(ev)[0], 1)
+    p_pcm, p_cnn = _headroom_eval(net, xe, ye)
+    out = pd.DataFrame(dict(fold=fold[ev], pcc_pcm=p_pcm, pcc_cnn=p_cnn), index=M.index[ev])
+    info = dict(n_train_records=int(tr.sum()), n_train_windows=len(xi), epochs=epochs, chs=tuple(chs),
+                params=sum(p.numel() for p in net.parameters()), cpu_s=round(time.process_time() - t0, 1),
+                train_loss=[round(v, 5) for v in losses])
     return out, info
 
+# %% ../../nbs/10b_synth_realism.ipynb #64bbf506
 def headroom_rows(H:pd.DataFrame,    # `headroom_cnn` output: fold, pcc_pcm, pcc_cnn per record
                   band=(0.015, 0.035), n_boot:int=1000, seed:int=0)->list:
     "Table rows of the CNN's recon-5 PCC gain over PCM per evaluated fold, with paired bootstrap CIs."
