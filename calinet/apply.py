@@ -23,9 +23,9 @@ from .perturb import template_replay
 
 # %% auto #0
 __all__ = ['CONTEXT_FORMAT', 'ASSET', 'PCM_SCORES', 'BUILTIN', 'ROLES', 'MIN_CALIB_S', 'MAX_FIT_NRMSE', 'Context',
-           'context_from_dict', 'load_context', 'write_context', 'Method', 'GL', 'PCM', 'TemplateReplay', 'Trained',
-           'method_from_spec', 'run_method', 'predict_episodes', 'Reconstruction', 'as_recording', 'beat_shapes',
-           'untrusted', 'calibration_warnings', 'reconstruct', 'calibration_scores', 'untrusted_many',
+           'context_from_dict', 'load_context', 'fit_context', 'write_context', 'Method', 'GL', 'PCM', 'TemplateReplay',
+           'Trained', 'method_from_spec', 'run_method', 'predict_episodes', 'Reconstruction', 'as_recording',
+           'beat_shapes', 'untrusted', 'calibration_warnings', 'reconstruct', 'calibration_scores', 'untrusted_many',
            'reconstruct_many', 'main']
 
 # %% ../nbs/15_apply.ipynb #5c474e47
@@ -76,6 +76,20 @@ def load_context(path=None,     # None: the packaged synthetic context; a contex
     except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f"{p}: not a JSON context ({e})") from None
     return context_from_dict(d, 'packaged synthetic context' if path is None else str(p))
 
+# %% ../nbs/15_apply.ipynb #81ef651b
+def fit_context(cache,            # Prepared cache (`calinet.data.open_dataset`)
+                lam_w:float=1.,   # Population map's penalty on W
+                lam_b:float=.1,   # Population map's penalty on the bias
+                exact:bool=True,  # Input and limb columns set analytically (`calinet.calib.fit_population`); False = the reference's fit
+                rho_params:RhoParams=RhoParams(),              # ρ parameters
+                rho_plus_params:RhoPlusParams=RhoPlusParams(), # ρ⁺ rule
+               )->Context:
+    "The linear methods' context fitted on the training folds 1–8 of `cache`: its normaliser and population map."
+    norm = Normaliser.fit(cache, split='train')
+    pop = fit_population(cache, norm=norm, lam_w=lam_w, lam_b=lam_b, exact=exact)
+    return Context(norm, pop, float(cache.fs), rho_params, rho_plus_params, str(cache.path),
+                   dict(data_fingerprint=cache.fingerprint(), folds='1-8'))
+
 # %% ../nbs/15_apply.ipynb #56d9be82
 def _values(path):
     "The `values` of a parameter file written by the paper helpers (or the file's dict itself)."
@@ -91,13 +105,12 @@ def write_context(data_dir:str,          # Dataset folder (PTB-XL layout); '' = 
                  )->Context:
     "Fit the normaliser and population map on folds 1–8 of a dataset and write them, with ρ parameters, as a context."
     cache = open_dataset(data_dir, cache_dir, fs=fs)
-    norm = Normaliser.fit(cache, split='train')
-    pop = fit_population(cache, norm=norm)
+    fitted = fit_context(cache)
     rp = RhoParams(**_values(rho_file)) if rho_file else RhoParams()
     rpp = RhoPlusParams.from_dict(_values(rho_plus_file)) if rho_plus_file else RhoPlusParams()
     prov = dict(data=Path(data_dir).name or 'smoke cohort', data_fingerprint=cache.fingerprint(), folds='1-8',
                 rho=Path(rho_file).name or 'reference values', rho_plus=Path(rho_plus_file).name or 'default rule')
-    c = Context(norm, pop, float(fs), rp, rpp, str(out), prov)
+    c = Context(fitted.norm, fitted.pop, float(fs), rp, rpp, str(out), prov)
     atomic_write(out, json.dumps(c.to_dict(), indent=1))
     return c
 

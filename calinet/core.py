@@ -12,8 +12,8 @@ import numpy as np
 # %% auto #0
 __all__ = ['LEADS', 'LEAD_IDX', 'IN_LEADS', 'DERIVED_LEADS', 'RECON_LEADS', 'ANTERIOR_LEADS', 'LATERAL_LEADS', 'PRECORDIAL_LEADS',
            'WITHHELD_LEADS', 'IN_IDX', 'DERIVED_IDX', 'RECON_IDX', 'ANTERIOR_IDX', 'LATERAL_IDX', 'LEAD_GROUPS',
-           'SUPERCLASSES', 'PTBXL_FOLDS', 'OUTPUT_DIRS', 'lead_idx', 'derive_limb', 'einthoven_residual', 'assemble_12',
-           'split_folds', 'set_seed', 'RefConfig', 'git_commit', 'plain', 'partial_dir', 'clear_partial',
+           'SUPERCLASSES', 'PTBXL_FOLDS', 'RHO_MODES', 'OUTPUT_DIRS', 'lead_idx', 'derive_limb', 'einthoven_residual',
+           'assemble_12', 'split_folds', 'set_seed', 'RefConfig', 'git_commit', 'plain', 'partial_dir', 'clear_partial',
            'atomic_write', 'code_hash']
 
 # %% ../nbs/00_core.ipynb #e812eed7
@@ -83,6 +83,7 @@ def assemble_12(x,     # Measured leads I, II, V2, (B, 3, T) (numpy or torch)
 # %% ../nbs/00_core.ipynb #11cc2d26
 SUPERCLASSES = ('NORM', 'MI', 'STTC', 'CD', 'HYP')
 PTBXL_FOLDS = dict(train=tuple(range(1, 9)), valid=(9,), test=(10,))
+RHO_MODES = ('rho', 'rho_plus', 'one')   # calibration-quality score of the soft fallback: the reference's ρ, calinet's ρ⁺, or none (ρ ≡ 1: pure PCM)
 
 def split_folds(split:str)->tuple[int, ...]:
     "Fold numbers of a named split: 'train', 'valid' or 'test'."

@@ -10,11 +10,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import IN_IDX, RECON_IDX, RefConfig, assemble_12
+from .core import IN_IDX, RECON_IDX, RefConfig, RHO_MODES, assemble_12
+from .calib import calibrate_torch
 
 # %% auto #0
-__all__ = ['RHO_MODES', 'MODELS', 'MODEL_LABELS', 'ConvBlock', 'FiLM', 'pad_to', 'UNet1d', 'calibrate', 'apply_linear', 'GL',
-           'PCM', 'UNetAnchor', 'UNet', 'sinusoid', 'Transformer', 'CaLiNetE', 'build_model', 'predict_12']
+__all__ = ['MODELS', 'MODEL_LABELS', 'ConvBlock', 'FiLM', 'pad_to', 'UNet1d', 'calibrate', 'apply_linear', 'GL', 'PCM',
+           'UNetAnchor', 'UNet', 'sinusoid', 'Transformer', 'CaLiNetE', 'build_model', 'predict_12']
 
 # %% ../nbs/10_model.ipynb #85e61f47
 class ConvBlock(nn.Sequential):
@@ -90,20 +91,12 @@ class UNet1d(nn.Module):
         return self.head(h)[..., :T]
 
 # %% ../nbs/10_model.ipynb #a8fd5533
-RHO_MODES = ('ref', 'plus', 'one')
-
-def _calib():
-    import calinet.calib as calib
-    return calib
-
-_SCORE = dict(ref='rho', plus='rho_plus', one='one')   # model ρ modes → calinet.calib score names
-
 def calibrate(xc:torch.Tensor,   # Calibration inputs (B, 3, Lc), normalised
               yc:torch.Tensor,   # Calibration 12 leads (B, 12, Lc), normalised
               w_pop:torch.Tensor, b_pop:torch.Tensor, # Population map (3, 12), (12,)
               fs:int,            # Sampling rate (Hz); the ρ R-peak detector needs it
               lam_w:float=1., lam_b:float=.1, # Ridge penalties (absolute, normalised units)
-              rho:str='ref',     # 'ref' (reference ρ), 'plus' (ρ⁺) or 'one' (pure PCM)
+              rho:str='rho',     # A mode of `RHO_MODES`: 'rho' (the reference's ρ), 'rho_plus' (ρ⁺) or 'one' (pure PCM)
               rho_params=None,   # Fitted ρ / ρ⁺ parameters (calinet.calib), or None for the calib defaults
              )->dict:            # w, b: PCM fit; rho (B,); w_eff, b_eff: after the soft fallback (float32)
     "Per-patient ridge + calibration quality + soft fallback, batched on the input's device."
@@ -111,7 +104,7 @@ def calibrate(xc:torch.Tensor,   # Calibration inputs (B, 3, Lc), normalised
     dev = xc.device.type
     with torch.no_grad(), (torch.autocast(dev, enabled=False) if dev in ('cuda', 'cpu') else nullcontext()):
         # one pass over the windows: the Gram statistics feed the ridge, the score and the fallback (calinet.calib)
-        c = _calib().calibrate_torch(xc, yc, w_pop, b_pop, fs, lam_w, lam_b, score=_SCORE[rho], params=rho_params)
+        c = calibrate_torch(xc, yc, w_pop, b_pop, fs, lam_w, lam_b, score=rho, params=rho_params)
     return dict(w=c['W'].float(), b=c['b'].float(), rho=c['rho'].float(), w_eff=c['W_eff'].float(), b_eff=c['b_eff'].float())
 
 # %% ../nbs/10_model.ipynb #9b7d99cc
@@ -142,7 +135,7 @@ class PCM(GL):
     def __init__(self, w_pop, b_pop,
                  fs:int,             # Sampling rate (Hz); required, never defaulted (W16)
                  lam_w:float=1., lam_b:float=.1, # Ridge penalties
-                 rho:str='one',      # 'one' = PCM; 'ref' / 'plus' = PCM + fallback under ρ / ρ⁺
+                 rho:str='one',      # 'one' = PCM; 'rho' / 'rho_plus' = PCM + fallback under ρ / ρ⁺ (`RHO_MODES`)
                  rho_params=None):   # Fitted ρ parameters (calinet.calib)
         super().__init__(w_pop, b_pop)
         if rho not in RHO_MODES: raise ValueError(f"rho must be one of {RHO_MODES}, got {rho!r}")
@@ -206,7 +199,7 @@ class Transformer(nn.Module):
 class CaLiNetE(PCM):
     "CaLiNet-E: calibrated linear branch (PCM + ρ fallback) + FiLM-conditioned 1D U-Net residual."
     def __init__(self, w_pop, b_pop, fs:int, lam_w:float=1., lam_b:float=.1,
-                 rho:str='ref',      # 'ref' (reference ρ, default), 'plus' (ρ⁺) or 'one' (ρ ≡ 1)
+                 rho:str='rho',      # A mode of `RHO_MODES`: 'rho' (the reference's ρ, default), 'rho_plus' (ρ⁺) or 'one' (ρ ≡ 1)
                  rho_params=None,    # Fitted ρ parameters (calinet.calib)
                  cond:str='ref',     # 'ref': ρ-scaled deltas (48); 'split': unscaled deltas + ρ (49)
                  chs:tuple=(32, 64, 128, 256), ks:int=5, nz:int=128):

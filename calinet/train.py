@@ -15,7 +15,7 @@ import torch.nn.functional as F
 import torch.distributed as dist
 from tqdm import tqdm
 from fastcore.docments import docments
-from .core import LEADS, IN_IDX, RECON_IDX, RefConfig, git_commit, plain, code_hash, atomic_write
+from .core import LEADS, IN_IDX, RECON_IDX, RHO_MODES, RefConfig, git_commit, plain, code_hash, atomic_write
 from .signal import Normaliser
 from .data import open_dataset
 from . import calib, episodes, metrics
@@ -521,9 +521,9 @@ def code_fingerprint()->str:
 # %% ../nbs/11_train.ipynb #5b82b90a
 def _pop_dict(pop): return pop.to_dict() if hasattr(pop, 'to_dict') else dict(pop)
 
-def run_name(model:str, seed:int, rho:str='ref', cond:str='ref')->str:
-    "Run folder name: model, variant (ρ / conditioning when not the default: 'ref' for CaLiNet-E, 'one' = plain PCM) and seed."
-    d = dict(calinet_e='ref', pcm='one').get(model)
+def run_name(model:str, seed:int, rho:str='rho', cond:str='ref')->str:
+    "Run folder name: model, variant (ρ mode / conditioning when not the default: 'rho' for CaLiNet-E, 'one' = plain PCM) and seed."
+    d = dict(calinet_e='rho', pcm='one').get(model)
     v = ('' if d is None or rho == d else f'_rho-{rho}') + ('' if model != 'calinet_e' or cond == 'ref' else f'_cond-{cond}')
     return f'{model}{v}_seed{seed}'
 
@@ -553,7 +553,7 @@ def _score_best(run:Path,            # The run folder: best.pt in, metrics_valid
 
 def train_run(data:RunData, cfg:TrainConfig,
               run_dir,              # Run folder (created)
-              rho:str='ref',        # CaLiNet-E / PCM ρ: 'ref', 'plus' or 'one'
+              rho:str='rho',        # CaLiNet-E / PCM ρ mode (`calinet.core.RHO_MODES`): 'rho', 'rho_plus' or 'one'
               cond:str='ref',       # CaLiNet-E conditioning: 'ref' or 'split'
               rho_params=None,      # Fitted ρ parameters (None = calib defaults, the reference's values)
               tau:dict=None,        # τ for val_score; None = anchor on PCM over the validation episodes here
@@ -675,7 +675,7 @@ def main(argv=None):
     ap.add_argument('--smoke-records', type=int, default=60, help='records of the smoke cohort (when --data-dir is empty)')
     ap.add_argument('--max-val', type=int, default=0, help='use only the first N records of folds 9 and 10 (0: all)')
     ap.add_argument('--device', default='auto', help="'auto' (CUDA if available), 'cpu', 'cuda', 'cuda:1', ...")
-    ap.add_argument('--rho', default='ref', help="CaLiNet-E / PCM ρ: 'ref', 'plus' or 'one'")
+    ap.add_argument('--rho', default='rho', choices=RHO_MODES, help='CaLiNet-E / PCM ρ mode')
     ap.add_argument('--cond', default='ref', help="CaLiNet-E conditioning: 'ref' or 'split'")
     ap.add_argument('--tau-file', default='', help='numbers/tau_anchor.json; empty: anchor τ on PCM over fold 9')
     ap.add_argument('--no-progress', action='store_true', help='no progress bars')

@@ -20,7 +20,7 @@ a = ap.parse_args()
 if a.threads: torch.set_num_threads(a.threads)
 data = prepare_data('data/synth/ptbxl', 'data/cache', 'cpu', max_val=a.select_val)   # folds 9 (selection) only matter here
 tau = load_tau('paper/numbers/tau_anchor.json')
-rho = json.loads(Path('paper/numbers/rho_ref_params.json').read_text())['values']
+rho = json.loads(Path('paper/numbers/rho_params.json').read_text())['values']
 for m in a.models:
     cfg, _ = recipe_config('cpu' if a.sizes == 'narrow' else 'reference', m, epochs=a.epochs, episodes_per_epoch=a.episodes, patience=10**6, eval_bs=128)
     if a.sizes == 'reference': cfg.amp = False

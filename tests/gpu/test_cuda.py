@@ -11,7 +11,8 @@ from calinet.core import IN_IDX
 from calinet.data import fixture_ecg
 from calinet.signal import Normaliser
 from calinet.calib import (_toy_windows, ridge_fit, ridge_fit_torch, rho_ref, rho_torch, rho_plus_ref, rho_plus_torch,
-                           calibrate_torch, rpeak_count_torch)
+                           calibrate_torch)
+from calinet.signal import rpeak_count_torch
 from calinet.perturb import perturb_calibration
 from calinet.model import build_model
 from calinet.train import resident, sample_episodes, Validator
