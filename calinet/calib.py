@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field, asdict, replace
 import numpy as np
 import torch
-from .core import IN_IDX, DERIVED_IDX, RECON_IDX, LEADS, derive_limb
+from .core import IN_IDX, DERIVED_IDX, RECON_IDX, LEADS, derive_limb, split_folds
 from .signal import rpeaks, rpeak_count_torch
 
 # %% auto #0
@@ -188,7 +188,6 @@ def _cache_skips(cache, split:str='train')->dict:
     "Records of `split` that the cache excluded, by reason ('skip: …' = unreadable, else the screen's reason)."
     m = getattr(cache, 'meta', None)
     if m is None or 'fold' not in m: return {}
-    from calinet.core import split_folds
     sel = m.fold.isin(split_folds(split)) if (m.fold != 0).any() else np.ones(len(m), bool)
     out = {}
     for col, pre in (('skip', 'skip: '), ('screen', '')):

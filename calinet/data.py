@@ -13,6 +13,7 @@ from scipy import io as sio
 from .core import LEADS, SUPERCLASSES, DERIVED_LEADS, split_folds, einthoven_residual, derive_limb, _pid_alive
 from .signal import highpass, resample
 from .synth.io import PTBXL_COLUMNS, PTBXL_SIG_NAMES, write_cpsc
+from .paper import fingerprint
 with warnings.catch_warnings():
     warnings.simplefilter('ignore', DeprecationWarning)   # wfdb 4.3 + pandas 3 import warnings
     import wfdb
@@ -740,7 +741,6 @@ def _counts_m(self)->dict:
 
 def _fingerprint(self)->str:
     "Cheap data fingerprint: metadata, array shape and settings (not every sample)."
-    from calinet.paper import fingerprint
     cols = ['record_id', 'patient_id', 'fold', 'offset', 'length', 'skip', 'screen', *SUPERCLASSES]
     keep = {k: self.info.get(k) for k in ('version', 'dataset', 'fs', 'highpass_hz', 'padlen', 'min_s', 'min_likelihood', 'source_fingerprint', 'n_samples')}
     return fingerprint(self.meta[cols].reset_index(drop=True), list(self.signals.shape), keep, asdict(self.screen) if self.screen else None)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np, pandas as pd
 import torch
 from .core import LEADS, IN_IDX, RECON_IDX, ANTERIOR_IDX, LATERAL_IDX, DERIVED_IDX, LEAD_GROUPS, lead_idx
+from .signal import rpeaks
 
 # %% auto #0
 __all__ = ['TABLE_GROUPS', 'TAU_REF', 'MORPH_GROUPS', 'MORPH_WEIGHTS', 'pcc', 'nrmse', 'rmse', 'rmse_pooled', 'mv_scale',
@@ -287,7 +288,6 @@ class Fiducials:
 def _peaks_of(y2, fs, peaks):
     "R-peak indices per episode: given, or from `calinet.signal.rpeaks` (batched); a non-finite trace gets no peaks."
     if peaks is None:
-        from calinet.signal import rpeaks
         ok = np.isfinite(y2).all(1); peaks = [np.zeros(0, np.int64)] * len(y2)
         if ok.any():
             for i, p in zip(np.flatnonzero(ok), rpeaks(y2[ok], fs)): peaks[i] = p

@@ -5,7 +5,10 @@
 # %% ../nbs/09_perturb.ipynb #f2b3f030
 from __future__ import annotations
 import numpy as np
+import torch
 from .core import IN_IDX, RECON_IDX, PRECORDIAL_LEADS, lead_idx
+from .signal import rpeaks
+from .calib import ridge_fit, ridge_apply, rho_torch, rho_plus_features_torch, optimal_rho, fit_rho_params, fit_rho_plus, RHO_PLUS_FEATURES
 
 # %% auto #0
 __all__ = ['CATALOGUE', 'FAMILIES', 'gaussian_noise', 'baseline_drift', 'electrode_scale', 'inject_pvc', 'lead_reversal',
@@ -49,7 +52,6 @@ def inject_pvc(y:np.ndarray,  # Windows (B, L, T); lead II at index 1
                peaks=None,    # R-peaks per window (list of B arrays); None detects them on lead II
               )->np.ndarray:
     "Replace `n` random beats per window by −1.5 × their 40-ms-smoothed copy (`reference.md` §4.5)."
-    from calinet.signal import rpeaks
     y = np.array(y, np.float64); T = y.shape[-1]
     if n <= 0 or T < fs: return y
     ok = np.isfinite(y).all((-2, -1))
@@ -153,8 +155,6 @@ def rho_plus_training_set(ep:dict,       # Training episodes (`calinet.episodes`
                           p_clean:float=.3, # Share of episodes left clean
                          )->dict:        # features (n, 6), rho_star (n,), weight (n,), family (n,), level (n,)
     "ρ⁺ training features and optimal blend targets from randomly perturbed training calibrations."
-    import torch
-    from calinet.calib import ridge_fit, ridge_apply, rho_plus_features_torch, optimal_rho, RHO_PLUS_FEATURES
     rng = np.random.default_rng([seed, 99])
     n = len(ep['x_calib']); st = [s for s in settings() if s[0] != 'clean']
     pick = np.where(rng.random(n) < p_clean, -1, rng.integers(0, len(st), n))
@@ -183,8 +183,6 @@ def fit_scores(ep:dict,        # Training episodes: x_calib, y_calib, x_test, y_
                p_clean:float=.3, # Share of ρ⁺ training episodes left clean (the rest get a random fault)
               )->dict:         # rho (RhoParams), rho_report (dict), rho_plus (RhoPlusParams), rho_plus_n (int)
     "Fit ρ (reference percentile rule) and ρ⁺ (against downstream error) on training episodes."
-    import torch
-    from calinet.calib import ridge_fit, rho_torch, fit_rho_params, fit_rho_plus
     W, b = ridge_fit(ep['x_calib'], ep['y_calib'], lam_w, lam_b, pop.W, pop.b)
     g = rho_torch(torch.as_tensor(ep['x_calib']), torch.as_tensor(ep['y_calib']), torch.tensor(W), torch.tensor(b), fs, parts=True)
     rp, rep = fit_rho_params(g['nrmse'].numpy(), g['kappa'].numpy())
@@ -204,7 +202,6 @@ def template_replay(yc:np.ndarray,  # Calibration 12 leads (B, 12, Lc) or (12, L
                     fs:float,       # Sampling rate (Hz)
                    )->np.ndarray:   # Replayed 12 leads (B, 12, Lt)
     "Template-replay baseline: median calibration beat pasted at the test window's R-peaks."
-    from calinet.signal import rpeaks
     one = np.ndim(yc) == 2
     yc, xt = np.atleast_3d(np.asarray(yc, np.float64)[None] if one else np.asarray(yc, np.float64)), np.asarray(xt, np.float64)
     xt = xt[None] if one else xt
