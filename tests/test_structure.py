@@ -133,3 +133,13 @@ def test_numbers_files_come_from_needed_steps(prof):
         for w in s.writes: assert Path(w).stem in saved_numbers(ROOT/'nbs/experiments'/f'{s.notebook}.ipynb'), f"{s.notebook} never saves {w}"
     last = list(jobs)[-1]
     assert last == 'manuscript' and set(jobs[last]['needs']) == set(jobs) - {last}, "the manuscript depends on every other step"
+
+def test_train_notebook_knobs_are_trainconfig_fields():
+    "The train notebook's training knobs (overrides of the recipe, -1 = the recipe's) are `TrainConfig` fields with `TrainConfig`'s types."
+    from dataclasses import fields
+    from calinet.train import TrainConfig
+    types = {f.name: f.type for f in fields(TrainConfig)}
+    knobs = {k: t for k, t in declared_params(ROOT/'nbs/experiments/train.ipynb').items() if k in types}
+    assert {'model', 'seed', 'epochs', 'episodes_per_epoch', 'bs', 'micro_bs', 'patience', 'eval_bs', 'amp', 'compile'} <= set(knobs), sorted(knobs)
+    wrong = {k: (t, types[k]) for k, t in knobs.items() if t != types[k]}
+    assert not wrong, f"train.ipynb parameters typed unlike their TrainConfig fields: {wrong}"
