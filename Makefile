@@ -45,7 +45,7 @@ dryrun: export
 # training folds, with the ρ and ρ⁺ parameters that `make paper` fitted on them. Deterministic given the cohort.
 context: data
 	$(BIN)/python -m calinet.apply --data $(DATA)/synth/ptbxl --cache $(DATA)/cache --out calinet/assets/context_synthetic.json \
-		--rho paper/numbers/rho_ref_params.json --rho-plus paper/numbers/rho_plus_params.json
+		--rho paper/numbers/rho_params.json --rho-plus paper/numbers/rho_plus_params.json
 
 smoke: export
 	$(BIN)/python -m calinet.pipeline --profile smoke --jobs $(JOBS)
