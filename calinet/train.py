@@ -218,6 +218,7 @@ def _check_resume(ck:dict, path, want:dict):
 def _write_curve(rows, path):
     atomic_write(path, pd.DataFrame(rows, columns=list(CURVE_COLS)).to_csv(index=False))
 
+# %% ../nbs/11_train.ipynb #ca540194
 def _setup_training(model:nn.Module, # The model to train, on the training device
                     cfg:TrainConfig,   # The run's configuration
                     run:Path,          # The run folder (created on rank 0)
@@ -242,6 +243,7 @@ def _setup_training(model:nn.Module, # The model to train, on the training devic
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1), eta_min=cfg.eta_min)
     return m, net, opt, sched
 
+# %% ../nbs/11_train.ipynb #03835d1b
 def _episode_sampler(train:tuple,    # (sig, lens) from `resident`
                      cfg:TrainConfig, # The run's configuration (batch size, window lengths, gaps)
                      fs:float,       # Sampling rate, Hz
@@ -256,6 +258,7 @@ def _episode_sampler(train:tuple,    # (sig, lens) from `resident`
     steps = max(1, (cfg.episodes_per_epoch or sig.shape[0]) // cfg.bs)
     return gen, get_batch, steps
 
+# %% ../nbs/11_train.ipynb #c5e2a512
 def _resume(path,                    # The run's last.pt
             m:nn.Module, opt, sched, # Model, optimiser and schedule: restored in place
             cfg:TrainConfig,         # The run's configuration
@@ -272,6 +275,7 @@ def _resume(path,                    # The run's last.pt
     sched.load_state_dict(ts['sched'])
     return ts['epoch'], _Track(ts['best'], ts['best_epoch'], ts['bad'], ts['rows'])
 
+# %% ../nbs/11_train.ipynb #04dd0a60
 def _train_epoch(net:nn.Module,      # The model as trained (DDP-wrapped when world > 1)
                  opt,                # Its optimiser
                  get_batch,          # Draws one global batch of episodes, from `_episode_sampler`
@@ -324,6 +328,7 @@ def _train_epoch(net:nn.Module,      # The model as trained (DDP-wrapped when wo
         tl = tl / world
     return tl, skipped, seconds
 
+# %% ../nbs/11_train.ipynb #b0f30c46
 def _timed(val, m)->tuple:
     "`val(m)` and the seconds it took."
     t0 = time.time()
@@ -357,6 +362,7 @@ class _Saver:
 
     def curve(self, track:_Track): _write_curve(track.rows, self.run/'curve.csv')
 
+# %% ../nbs/11_train.ipynb #9b56d466
 def _epoch0(m:nn.Module, val:Validator, cfg:TrainConfig, save:_Saver, log)->_Track:
     "Score the untrained model as epoch 0; write both checkpoints and the curve's first row."
     r, vs = _timed(val, m)
@@ -387,6 +393,7 @@ def _validate(m:nn.Module, val:Validator, cfg:TrainConfig, save:_Saver,
     log(f"epoch {epoch}/{cfg.epochs}: loss {stats['train_loss']:.4f}  val_score {r['val_score']:.4f}{' *' if track.best_epoch == epoch else ''}  "
         f"PCC {r['pcc_recon']:.4f}  nRMSE {r['nrmse_recon']:.4f}  {stats['episodes_per_s']:.0f} ep/s  ({stats['train_s']:.1f}+{vs:.1f} s)")
 
+# %% ../nbs/11_train.ipynb #1c640dc6
 def fit(model:nn.Module,     # A trainable model of `MODELS` (already on the training device)
         cfg:TrainConfig,
         train:tuple,         # (sig, lens) from `resident`, on the training device
