@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, importlib, json, sys
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 import numpy as np
 import torch
@@ -105,12 +105,11 @@ def write_context(data_dir:str,          # Dataset folder (PTB-XL layout); '' = 
                  )->Context:
     "Fit the normaliser and population map on folds 1–8 of a dataset and write them, with ρ parameters, as a context."
     cache = open_dataset(data_dir, cache_dir, fs=fs)
-    fitted = fit_context(cache)
     rp = RhoParams(**_values(rho_file)) if rho_file else RhoParams()
     rpp = RhoPlusParams.from_dict(_values(rho_plus_file)) if rho_plus_file else RhoPlusParams()
     prov = dict(data=Path(data_dir).name or 'smoke cohort', data_fingerprint=cache.fingerprint(), folds='1-8',
                 rho=Path(rho_file).name or 'reference values', rho_plus=Path(rho_plus_file).name or 'default rule')
-    c = Context(fitted.norm, fitted.pop, float(fs), rp, rpp, str(out), prov)
+    c = replace(fit_context(cache, rho_params=rp, rho_plus_params=rpp), source=str(out), provenance=prov)
     atomic_write(out, json.dumps(c.to_dict(), indent=1))
     return c
 
